@@ -1,0 +1,131 @@
+"""Every CLI command through click's runner (tfrec/cli.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tfrec.cli import main
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One short GMF run on the synthetic default, shared by the evaluate/export tests."""
+    run_dir = tmp_path_factory.mktemp("runs") / "gmf"
+    result = CliRunner().invoke(
+        main, ["train", "--model", "gmf", "--epochs", "2", "--seed", "3", "--device", "cpu", "--output", str(run_dir), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    return run_dir, result
+
+
+def test_models_list_and_show(runner):
+    listed = runner.invoke(main, ["models", "list"])
+    assert listed.exit_code == 0
+    for name in ("gmf", "mlp", "neumf"):
+        assert name in listed.output
+    shown = runner.invoke(main, ["models", "show", "neumf"])
+    assert shown.exit_code == 0
+    assert "factor_num" in shown.output and "seed 004" in shown.output and "num_negatives" in shown.output
+
+
+def test_unknown_model_is_one_line_exit_2(runner):
+    result = runner.invoke(main, ["models", "show", "nope"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "unknown model 'nope'" in result.output and "neumf" in result.output
+
+
+def test_datasets_list_and_info(runner):
+    listed = runner.invoke(main, ["datasets", "list"])
+    assert listed.exit_code == 0
+    for name in ("synthetic", "ml-1m", "ml-1m-ncf", "ml-100k", "ratings"):
+        assert name in listed.output
+    info = runner.invoke(main, ["datasets", "info", "ml-1m-ncf"])
+    assert info.exit_code == 0 and "ml-1m.test.negative" in info.output
+    unknown = runner.invoke(main, ["datasets", "info", "nope"])
+    assert unknown.exit_code == 2 and "synthetic" in unknown.output
+
+
+def test_train_rejects_unknown_set_key_listing_valid_ones(runner, tmp_path):
+    result = runner.invoke(main, ["train", "--model", "neumf", "--set", "bogus=1", "--output", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "unknown --set key 'bogus'" in result.output
+    assert "factor_num" in result.output and "num_negatives" in result.output
+
+
+def test_train_rejects_unknown_dataset_and_malformed_set(runner):
+    result = runner.invoke(main, ["train", "--data", "nope"])
+    assert result.exit_code == 2 and "nope" in result.output
+    result = runner.invoke(main, ["train", "--set", "novalue"])
+    assert result.exit_code == 2 and "key=value" in result.output
+
+
+def test_train_reports_missing_local_files(runner, tmp_path):
+    result = runner.invoke(main, ["train", "--data", "ml-1m", "--data-dir", str(tmp_path), "--quiet"])
+    assert result.exit_code == 2
+    assert str(tmp_path) in result.output and "ratings" in result.output
+
+
+def test_train_reports_malformed_ratings_line(runner, tmp_path):
+    bad = tmp_path / "ratings.csv"
+    bad.write_text("1,10,5,100\n2,11,4,101\n3,oops,4,102\n")
+    result = runner.invoke(main, ["train", "--data", "ratings", "--data-dir", str(bad), "--quiet"])
+    assert result.exit_code == 2
+    assert "ratings.csv" in result.output and "3" in result.output
+
+
+def test_train_writes_a_complete_run_directory(trained_run):
+    run_dir, result = trained_run
+    for name in ("config.json", "model.keras", "best.keras", "history.csv", "metrics.json"):
+        assert (run_dir / name).exists(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["test"]) >= {"HR@10", "NDCG@10"}
+    assert len(metrics["epoch_seconds"]) == 2 and metrics["eval_seconds"] > 0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == "gmf" and config["seed"] == 3 and config["device"].startswith("/device:CPU")
+    assert json.loads(result.output.strip().splitlines()[-1])["test"] == metrics["test"]
+    header = (run_dir / "history.csv").read_text().splitlines()[0]
+    assert "loss" in header and "HR@10" in header
+
+
+def test_evaluate_reproduces_the_runs_metrics(runner, trained_run):
+    run_dir, _ = trained_run
+    result = runner.invoke(main, ["evaluate", str(run_dir), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    evaluated = json.loads(result.output.strip().splitlines()[-1])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert evaluated["test"] == pytest.approx(metrics["test"])
+
+
+def test_export_command(runner, trained_run, tmp_path):
+    run_dir, _ = trained_run
+    out = tmp_path / "exported"
+    result = runner.invoke(main, ["export", str(run_dir), str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "saved_model.pb").exists()
+    again = runner.invoke(main, ["export", str(run_dir), str(out)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_evaluate_missing_run_dir(runner, tmp_path):
+    result = runner.invoke(main, ["evaluate", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_asking_for_a_missing_gpu_is_an_error(runner):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU")
+    result = runner.invoke(main, ["train", "--device", "gpu:0", "--quiet"])
+    assert result.exit_code == 2 and "GPU" in result.output
+    result = runner.invoke(main, ["train", "--device", "tpu"])
+    assert result.exit_code == 2 and "--device" in result.output

@@ -1,0 +1,92 @@
+"""Metrics against hand-computed examples, ties included (tfrec/evaluation.py)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tfrec import evaluation
+
+
+def test_sampled_ranks_counts_negatives_at_or_above_positive():
+    scores = np.array(
+        [
+            [0.9, 0.1, 0.2, 0.3],  # positive first -> rank 0
+            [0.5, 0.6, 0.7, 0.1],  # two negatives above -> rank 2
+            [0.5, 0.5, 0.1, 0.1],  # one tie -> pessimistic rank 1
+            [0.2, 0.2, 0.2, 0.2],  # all tied -> rank 3
+        ],
+        dtype=np.float32,
+    )
+    assert evaluation.sampled_ranks(scores).numpy().tolist() == [0, 2, 1, 3]
+
+
+def test_ranking_metrics_hand_computed():
+    ranks = np.array([0, 2, 1, 3, 12])
+    m = evaluation.ranking_metrics(ranks, ks=(2, 10))
+    assert m["HR@2"] == pytest.approx(2 / 5)
+    assert m["HR@10"] == pytest.approx(4 / 5)
+    ndcg10 = (1 / math.log2(2) + 1 / math.log2(4) + 1 / math.log2(3) + 1 / math.log2(5)) / 5
+    assert m["NDCG@10"] == pytest.approx(ndcg10)
+    assert m["NDCG@2"] == pytest.approx((1 + 1 / math.log2(3)) / 5)
+    assert m["MRR@10"] == pytest.approx((1 + 1 / 3 + 1 / 2 + 1 / 4) / 5)
+    assert "P@10" not in m
+
+
+def test_full_ranks_counts_without_sorting_and_ties_pessimistic():
+    scores = np.array([[0.1, 0.9, 0.5, 0.5, 0.2], [3.0, 1.0, 2.0, 1.0, 0.0]], dtype=np.float32)
+    targets = np.array([2, 1])
+    # row 0: target 0.5; 0.9 above, the other 0.5 ties -> rank 2
+    # row 1: target 1.0; 3.0 and 2.0 above, item 3 ties -> rank 3
+    assert evaluation.full_ranks(scores, targets).numpy().tolist() == [2, 3]
+    exclude = np.zeros_like(scores, dtype=bool)
+    exclude[0, 1] = True  # drop the 0.9 item
+    exclude[1, 1] = True  # trying to exclude the target itself is ignored
+    assert evaluation.full_ranks(scores, targets, exclude).numpy().tolist() == [1, 3]
+
+
+def test_evaluate_full_reports_precision_and_batches():
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(7, 11)).astype(np.float32)
+    targets = rng.integers(0, 11, size=7)
+    expected_ranks = [(np.delete(row, t) >= row[t]).sum() for row, t in zip(table, targets)]
+    got = evaluation.evaluate_full(lambda q: np.asarray(table)[q.numpy()], np.arange(7), targets, ks=(3,), batch_size=3)
+    ref = evaluation.ranking_metrics(np.array(expected_ranks), ks=(3,))
+    assert got["HR@3"] == pytest.approx(ref["HR@3"])
+    assert got["MRR@3"] == pytest.approx(ref["MRR@3"])
+    assert got["P@3"] == pytest.approx(ref["HR@3"] / 3)
+
+
+def test_evaluate_sampled_batched_matches_unbatched():
+    rng = np.random.default_rng(1)
+    users = np.arange(10)
+    candidates = rng.integers(0, 50, size=(10, 6))
+    table = rng.normal(size=(10, 50)).astype(np.float32)
+
+    def score(u, items):
+        return np.take_along_axis(table[u.numpy()], items.numpy(), axis=1)
+
+    a = evaluation.evaluate_sampled(score, users, candidates, ks=(3,), batch_size=4)
+    b = evaluation.evaluate_sampled(score, users, candidates, ks=(3,), batch_size=100)
+    ranks = [(row[c[1:]] >= row[c[0]]).sum() for row, c in zip(table, candidates)]
+    assert a == b == evaluation.ranking_metrics(np.array(ranks), ks=(3,))
+
+
+def test_auc_exact_with_ties():
+    labels = np.array([1, 0, 1, 0, 1, 0])
+    scores = np.array([0.9, 0.9, 0.4, 0.3, 0.3, 0.1])
+    # pairs (pos, neg): 9 in total; count wins + 0.5 * ties by hand:
+    # pos 0.9: beats 0.3, 0.1, ties 0.9 -> 2.5; pos 0.4: beats 0.3, 0.1 -> 2; pos 0.3: beats 0.1, ties 0.3 -> 1.5
+    assert float(evaluation.auc(labels, scores)) == pytest.approx(6 / 9)
+
+
+def test_ctr_metrics_hand_computed():
+    labels = np.array([1, 0, 1, 0])
+    probs = np.array([0.8, 0.6, 0.3, 0.1])
+    m = evaluation.ctr_metrics(labels, probs)
+    assert m["AUC"] == pytest.approx(3 / 4)
+    expected_ll = -np.mean([math.log(0.8), math.log(0.4), math.log(0.3), math.log(0.9)])
+    assert m["LogLoss"] == pytest.approx(expected_ll)
+    assert m["Accuracy"] == pytest.approx(2 / 4)
+    assert m["Precision"] == pytest.approx(1 / 2)
+    assert m["Recall"] == pytest.approx(1 / 2)

@@ -1,0 +1,59 @@
+"""The Python training API (tfrec/training.py): seeding, early stopping, pre-training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tfrec
+from tfrec.errors import UserError
+
+
+def _train(model, dataset, **kwargs):
+    defaults = dict(epochs=2, seed=5, device="cpu", verbose=0, dataset=dataset, params={"batch_size": 32})
+    defaults.update(kwargs)
+    return tfrec.train(model, **defaults)
+
+
+def test_same_seed_same_numbers(tiny_implicit):
+    a = _train("neumf", tiny_implicit)
+    b = _train("neumf", tiny_implicit)
+    assert a.history["loss"] == b.history["loss"]
+    assert a.metrics["test"] == b.metrics["test"]
+    c = _train("neumf", tiny_implicit, seed=6)
+    assert c.history["loss"] != a.history["loss"]
+
+
+def test_metrics_match_an_independent_ranking_of_predict(tiny_implicit):
+    result = _train("gmf", tiny_implicit)
+    candidates = tiny_implicit.candidates()
+    users = np.repeat(tiny_implicit.test_users, candidates.shape[1])
+    probs = result.model.predict((users, candidates.ravel()), verbose=0).reshape(candidates.shape)
+    ranks = (probs[:, 1:] >= probs[:, :1]).sum(axis=1)
+    assert result.metrics["test"]["HR@10"] == pytest.approx(np.mean(ranks < 10))
+
+
+def test_early_stopping_and_run_dir(tiny_implicit, tmp_path):
+    result = _train("gmf", tiny_implicit, epochs=30, patience=1, output=tmp_path / "run", params={"batch_size": 32, "lr": 1e-6})
+    assert result.metrics["epochs_run"] < 30  # a tiny lr stops improving quickly
+    assert (tmp_path / "run" / "best.keras").exists()
+
+
+def test_neumf_pretraining_from_gmf_and_mlp_runs(tiny_implicit, tmp_path):
+    _train("gmf", tiny_implicit, output=tmp_path / "gmf")
+    _train("mlp", tiny_implicit, output=tmp_path / "mlp")
+    result = _train("neumf", tiny_implicit, epochs=1, pretrained={"gmf": tmp_path / "gmf", "mlp": tmp_path / "mlp"})
+    assert result.config["pretrained"]["gmf"].endswith("gmf")
+    with pytest.raises(UserError, match="both"):
+        _train("neumf", tiny_implicit, pretrained={"gmf": tmp_path / "gmf"})
+    with pytest.raises(UserError, match="neumf only"):
+        _train("gmf", tiny_implicit, pretrained={"gmf": tmp_path / "gmf", "mlp": tmp_path / "mlp"})
+
+
+def test_bad_training_settings_are_user_errors(tiny_implicit):
+    with pytest.raises(UserError, match="--epochs"):
+        _train("gmf", tiny_implicit, epochs=0)
+    with pytest.raises(UserError, match="invalid hyperparameter"):
+        _train("mlp", tiny_implicit, params={"layers": [7, 3]})
+    with pytest.raises(UserError, match="--seed"):
+        _train("gmf", tiny_implicit, seed=-1)

@@ -1,0 +1,246 @@
+"""Evaluation: ranking and CTR metrics, batched and vectorised on TensorFlow.
+
+One module, used by every model. Three protocols:
+
+* **Sampled ranking** (NCF, MB-GMN, AttRec): each test user has one positive and ``N`` sampled
+  negatives; the model scores the ``1 + N`` candidates and the metrics depend only on the
+  *rank* of the positive among them.
+* **Full ranking** (COTREC and any "score every item" evaluation): the target is ranked against
+  the whole catalogue. The rank is obtained by *counting* the items scored above the target, a
+  single vectorised comparison per row; nothing is sorted.
+* **CTR** (FM, DeepFM, ...): AUC, log loss, accuracy, precision and recall of probabilities
+  against binary labels.
+
+Ranks are zero-based: rank 0 means the positive is scored first.
+
+**Ties are broken pessimistically**: a candidate whose score *equals* the positive's score counts
+as ranked above it. A model that scores everything the same therefore gets HR@K = 0 rather than
+a lucky 1, and constant or collapsed models can never look good. (The references use
+``torch.topk`` / ``heapq.nlargest``, whose tie order is an implementation detail.)
+
+Metric definitions, for one positive at zero-based rank ``r``:
+
+* ``HR@K``  = 1 if r < K else 0 (hit ratio; equals Recall@K with one relevant item)
+* ``NDCG@K`` = 1 / log2(r + 2) if r < K else 0 (log base 2, as NCF; AttRec's reference uses the
+  natural log, see ``tfrec.models.attrec``)
+* ``MRR@K`` = 1 / (r + 1) if r < K else 0
+* ``P@K`` (full ranking only) = HR@K / K: the precision of a K-item list holding one relevant item.
+
+Each is averaged over test rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tfrec import _backend  # noqa: F401  (pins the TensorFlow backend)
+import tensorflow as tf
+
+ScoreFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+"""``score_fn(user_ids [B], item_ids [B, C]) -> scores [B, C]``; larger means more relevant."""
+
+
+# --------------------------------------------------------------------------------------------
+# Ranks
+# --------------------------------------------------------------------------------------------
+@tf.function(reduce_retracing=True)
+def sampled_ranks(scores: tf.Tensor) -> tf.Tensor:
+    """Zero-based rank of the positive among sampled candidates.
+
+    Args:
+        scores: ``[B, 1 + N]`` float scores; column 0 is the positive, the rest negatives.
+
+    Returns:
+        ``[B]`` int32: how many negatives score **greater than or equal to** the positive
+        (ties pessimistic).
+    """
+    scores = tf.convert_to_tensor(scores)
+    positive = scores[:, :1]
+    return tf.reduce_sum(tf.cast(scores[:, 1:] >= positive, tf.int32), axis=1)
+
+
+@tf.function(reduce_retracing=True)
+def full_ranks(scores: tf.Tensor, targets: tf.Tensor, exclude: tf.Tensor | None = None) -> tf.Tensor:
+    """Zero-based rank of each target item among all items, by counting (no sort).
+
+    Args:
+        scores: ``[B, num_items]`` float scores of every item.
+        targets: ``[B]`` int target item per row.
+        exclude: optional ``[B, num_items]`` bool mask of items removed from the ranking (for
+            example the user's training items); the target itself is never excluded.
+
+    Returns:
+        ``[B]`` int32: the number of other (non-excluded) items scoring **greater than or equal
+        to** the target (ties pessimistic).
+    """
+    scores = tf.convert_to_tensor(scores)
+    targets = tf.cast(targets, tf.int32)
+    target_scores = tf.gather(scores, targets, axis=1, batch_dims=1)[:, None]
+    competing = scores >= target_scores
+    is_target = tf.one_hot(targets, tf.shape(scores)[1], on_value=True, off_value=False)
+    competing = tf.logical_and(competing, tf.logical_not(is_target))
+    if exclude is not None:
+        competing = tf.logical_and(competing, tf.logical_not(tf.cast(exclude, tf.bool)))
+    return tf.reduce_sum(tf.cast(competing, tf.int32), axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics from ranks
+# --------------------------------------------------------------------------------------------
+def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = (10,), precision: bool = False) -> dict[str, float]:
+    """HR@K, NDCG@K and MRR@K (and optionally P@K) averaged over rows, from zero-based ranks.
+
+    Args:
+        ranks: ``[T]`` zero-based ranks of the positive (from :func:`sampled_ranks` or
+            :func:`full_ranks`).
+        ks: cut-offs.
+        precision: also report ``P@K`` = HR@K / K (full-ranking protocols).
+
+    Returns:
+        ``{"HR@10": ..., "NDCG@10": ..., "MRR@10": ...}`` as Python floats.
+    """
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        raise ValueError("ranking_metrics needs at least one test row; got none")
+    out: dict[str, float] = {}
+    for k in ks:
+        hit = ranks < k
+        out[f"HR@{k}"] = float(hit.mean())
+        out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+        out[f"MRR@{k}"] = float(np.where(hit, 1.0 / (ranks + 1.0), 0.0).mean())
+        if precision:
+            out[f"P@{k}"] = out[f"HR@{k}"] / k
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Batched drivers
+# --------------------------------------------------------------------------------------------
+def evaluate_sampled(
+    score_fn: ScoreFn,
+    users: np.ndarray,
+    candidates: np.ndarray,
+    ks: Sequence[int] = (10,),
+    batch_size: int = 1024,
+) -> dict[str, float]:
+    """Sampled-ranking metrics of a model over a whole test set.
+
+    Args:
+        score_fn: ``score_fn(user_ids [B], item_ids [B, C]) -> [B, C]`` scores.
+        users: ``[T]`` test user ids.
+        candidates: ``[T, 1 + N]`` candidate items per user; column 0 is the positive.
+        ks: cut-offs for HR / NDCG / MRR.
+        batch_size: users scored per call (``batch_size * (1 + N)`` pairs).
+
+    Returns:
+        Metric dict, see :func:`ranking_metrics`.
+    """
+    users = np.asarray(users)
+    candidates = np.asarray(candidates)
+    if candidates.ndim != 2 or len(users) != len(candidates):
+        raise ValueError(
+            f"candidates must be [T, 1 + N] with T = len(users) = {len(users)}; got {candidates.shape}"
+        )
+    ranks = [
+        sampled_ranks(score_fn(tf.constant(users[i : i + batch_size]), tf.constant(candidates[i : i + batch_size]))).numpy()
+        for i in range(0, len(users), batch_size)
+    ]
+    return ranking_metrics(np.concatenate(ranks), ks)
+
+
+def evaluate_full(
+    score_all_fn: Callable[[tf.Tensor], tf.Tensor],
+    queries: np.ndarray,
+    targets: np.ndarray,
+    ks: Sequence[int] = (5, 10, 20),
+    batch_size: int = 512,
+    exclude: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Full-ranking metrics (HR/Recall, P, NDCG, MRR at each K) over a whole test set.
+
+    Args:
+        score_all_fn: ``score_all_fn(queries [B, ...]) -> [B, num_items]`` scores of every item.
+        queries: ``[T, ...]`` query rows (user ids, or padded sessions).
+        targets: ``[T]`` target item per row.
+        ks: cut-offs.
+        batch_size: rows scored per call.
+        exclude: optional ``exclude(row_indices) -> [B, num_items] bool`` of items to leave out
+            of the ranking (for example the user's training items).
+    """
+    queries = np.asarray(queries)
+    targets = np.asarray(targets)
+    ranks = []
+    for i in range(0, len(targets), batch_size):
+        rows = np.arange(i, min(i + batch_size, len(targets)))
+        scores = score_all_fn(tf.constant(queries[rows]))
+        mask = None if exclude is None else tf.constant(exclude(rows))
+        ranks.append(full_ranks(scores, tf.constant(targets[rows]), mask).numpy())
+    return ranking_metrics(np.concatenate(ranks), ks, precision=True)
+
+
+# --------------------------------------------------------------------------------------------
+# CTR metrics
+# --------------------------------------------------------------------------------------------
+def auc(labels: tf.Tensor, scores: tf.Tensor) -> tf.Tensor:
+    """Exact ROC AUC (Mann-Whitney U), ties between scores counted as one half.
+
+    Unlike ``keras.metrics.AUC`` (a thresholded approximation) this is exact: it ranks all
+    scores once (average ranks within ties) and applies
+    ``AUC = (sum of positive ranks - P (P + 1) / 2) / (P * N)``.
+
+    Args:
+        labels: ``[T]`` binary labels.
+        scores: ``[T]`` scores or probabilities.
+
+    Returns:
+        Scalar float64 AUC; NaN when only one class is present.
+    """
+    labels = tf.cast(tf.reshape(labels, [-1]), tf.float64)
+    scores = tf.cast(tf.reshape(scores, [-1]), tf.float64)
+    order = tf.argsort(scores, stable=True)
+    sorted_scores = tf.gather(scores, order)
+    # Average 1-based rank of each group of tied scores.
+    _, group = tf.unique(sorted_scores)
+    positions = tf.cast(tf.range(1, tf.size(scores) + 1), tf.float64)
+    num_groups = tf.reduce_max(group) + 1
+    mean_rank = tf.math.unsorted_segment_mean(positions, group, num_groups)
+    ranks_sorted = tf.gather(mean_rank, group)
+    ranks = tf.scatter_nd(order[:, None], ranks_sorted, tf.shape(scores, out_type=tf.int32))
+    num_pos = tf.reduce_sum(labels)
+    num_neg = tf.cast(tf.size(labels), tf.float64) - num_pos
+    u = tf.reduce_sum(ranks * labels) - num_pos * (num_pos + 1.0) / 2.0
+    return u / (num_pos * num_neg)
+
+
+def ctr_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """AUC, log loss, accuracy, precision and recall of click probabilities.
+
+    Args:
+        labels: ``[T]`` binary labels.
+        probabilities: ``[T]`` predicted click probabilities in [0, 1].
+        threshold: probability at or above which a prediction counts as a click.
+
+    Returns:
+        ``{"AUC", "LogLoss", "Accuracy", "Precision", "Recall"}`` as floats; log loss clips
+        probabilities to ``[1e-7, 1 - 1e-7]`` (Keras' epsilon); precision is 0 when nothing is
+        predicted positive.
+    """
+    y = tf.cast(tf.reshape(labels, [-1]), tf.float64)
+    p = tf.cast(tf.reshape(probabilities, [-1]), tf.float64)
+    eps = 1e-7
+    pc = tf.clip_by_value(p, eps, 1.0 - eps)
+    logloss = -tf.reduce_mean(y * tf.math.log(pc) + (1.0 - y) * tf.math.log(1.0 - pc))
+    predicted = tf.cast(p >= threshold, tf.float64)
+    tp = tf.reduce_sum(predicted * y)
+    accuracy = tf.reduce_mean(tf.cast(tf.equal(predicted, y), tf.float64))
+    precision = tf.math.divide_no_nan(tp, tf.reduce_sum(predicted))
+    recall = tf.math.divide_no_nan(tp, tf.reduce_sum(y))
+    return {
+        "AUC": float(auc(y, p)),
+        "LogLoss": float(logloss),
+        "Accuracy": float(accuracy),
+        "Precision": float(precision),
+        "Recall": float(recall),
+    }
