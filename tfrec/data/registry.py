@@ -1,0 +1,306 @@
+"""The dataset registry: what each dataset is, where its files come from, and how to load it.
+
+Each :class:`DatasetSpec` names its remote files (URL, git-blob SHA-1, size, zip member), the
+files a local ``--data-dir`` must hold, and its loader as a ``"module:function"`` string that is
+imported only when the dataset is loaded, so importing this module (``tfrec datasets list``)
+never imports TensorFlow or any loader.
+
+A loader has the signature ``loader(path: Path | None, *, seed: int, **options) -> task data``;
+``path`` is the folder holding the files (or the user's file for ``ratings``), or ``None`` for a
+generated dataset.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfrec.errors import UserError
+
+TASKS = ("implicit", "multi_behavior", "sessions", "sequences", "ctr")
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset and where to download it.
+
+    Attributes:
+        name: the file's name in the cache folder (and in a ``--data-dir`` folder).
+        url: where to download it; for a zip member, the URL of the zip.
+        sha1: git blob SHA-1 of the file (``git hash-object``), or ``None`` if unknown (not
+            checked).
+        size: size in bytes, or ``None`` if unknown (not checked).
+        member: the file's path inside the zip at ``url``, or ``None`` if ``url`` is the file.
+    """
+
+    name: str
+    url: str
+    sha1: str | None = None
+    size: int | None = None
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered dataset.
+
+    Attributes:
+        name: registry key (``--data NAME``).
+        task: the kind of task data the loader returns, one of :data:`TASKS`.
+        description: one line for ``tfrec datasets list``.
+        files: the remote files to download into the cache (empty for generated or user data).
+        required: file names a local ``--data-dir`` folder must hold; an entry ``"a|b"`` means
+            either ``a`` or ``b``.
+        loader: ``"module:function"`` of the loader, imported lazily.
+        homepage: where the dataset is described.
+        notes: caveats (provenance, what a local folder may hold, ...).
+        user_data: the data is the user's own (no download; ``--data-dir`` is required and may be
+            a single file).
+    """
+
+    name: str
+    task: str
+    description: str
+    files: tuple[RemoteFile, ...]
+    required: tuple[str, ...]
+    loader: str
+    homepage: str = ""
+    notes: str = ""
+    user_data: bool = False
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"dataset {self.name!r}: task {self.task!r} is not one of {TASKS}")
+        if ":" not in self.loader:
+            raise ValueError(f"dataset {self.name!r}: loader {self.loader!r} is not 'module:function'")
+
+
+def _gh(repo: str, branch: str, path: str) -> str:
+    """GitHub raw URL of ``path`` on ``branch`` of ``repo`` ("owner/name")."""
+    return f"https://github.com/{repo}/raw/{branch}/{path}"
+
+
+_ML1M_ZIP = "https://files.grouplens.org/datasets/movielens/ml-1m.zip"
+_ML100K_ZIP = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
+_NCF = "hexiangnan/neural_collaborative_filtering"
+_MBGMN = "akaxlh/MB-GMN"
+
+
+def _cotrec(name: str, title: str, repo: str, branch: str, shas: tuple[str, str, str], sizes: tuple[int, int, int]) -> DatasetSpec:
+    files = tuple(
+        RemoteFile(fname, _gh(repo, branch, fname), sha, size)
+        for fname, sha, size in zip(("all_train_seq.txt", "train.txt", "test.txt"), shas, sizes)
+    )
+    return DatasetSpec(
+        name=name,
+        task="sessions",
+        description=f"{title} session-based recommendation (COTREC/DHCN preprocessing)",
+        files=files,
+        required=("all_train_seq.txt", "train.txt", "test.txt"),
+        loader="tfrec.data.sessions:load_cotrec",
+        homepage="https://github.com/xiaxin1998/COTREC",
+        notes=f"pickled COTREC files, mirrored at https://github.com/{repo} (branch {branch})",
+    )
+
+
+_SPECS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="synthetic",
+        task="implicit",
+        description="small generated implicit-feedback data (no download), for smoke tests",
+        files=(),
+        required=(),
+        loader="tfrec.data.synthetic:load_synthetic",
+        notes="generated from the seed; takes no --data-dir",
+    ),
+    DatasetSpec(
+        name="ml-1m",
+        task="implicit",
+        description="MovieLens 1M ratings as implicit feedback, leave-latest-out test + sampled negatives",
+        files=(
+            RemoteFile("ratings.dat", _ML1M_ZIP, "77a7c4b150f588c23bb9e1f068aa996c0b413695", None, "ml-1m/ratings.dat"),
+            RemoteFile("movies.dat", _ML1M_ZIP, "9a735435722829dad68446ef1c30d001d5d00c1d", 171_308, "ml-1m/movies.dat"),
+            RemoteFile("users.dat", _ML1M_ZIP, "2f86be06c70946984c0d5d56f9fcaa658eef139e", 134_368, "ml-1m/users.dat"),
+        ),
+        required=("ratings.dat|ratings.csv",),
+        loader="tfrec.data.movielens:load_ml1m",
+        homepage="https://grouplens.org/datasets/movielens/1m/",
+        notes="a local --data-dir may hold ratings.dat (UserID::MovieID::Rating::Timestamp) or "
+        "ratings.csv (user_id,item_id,rating[,timestamp]); the size of ratings.dat is not recorded",
+    ),
+    DatasetSpec(
+        name="ml-100k",
+        task="implicit",
+        description="MovieLens 100K ratings as implicit feedback, leave-latest-out test + sampled negatives",
+        files=(
+            RemoteFile("u.data", _ML100K_ZIP, "16ef21ed827cae1a3f71e89e23cffb5a8f44baae", 1_979_173, "ml-100k/u.data"),
+            RemoteFile("u.item", _ML100K_ZIP, "91bb56d53fcb5f8bbac079755593b48d34cfc9a7", 236_344, "ml-100k/u.item"),
+            RemoteFile("u.user", _ML100K_ZIP, "53d296f961959ad3a9389a6bbd7e8251aeeb6e17", 22_628, "ml-100k/u.user"),
+        ),
+        required=("u.data",),
+        loader="tfrec.data.movielens:load_ml100k",
+        homepage="https://grouplens.org/datasets/movielens/100k/",
+        notes="u.data's checksum was computed on a copy matching the official file's size (not "
+        "taken from the GroupLens archive itself)",
+    ),
+    DatasetSpec(
+        name="ml-1m-ncf",
+        task="implicit",
+        description="the NCF paper's ML-1M split (train, leave-one-out test, 99 fixed negatives)",
+        files=(
+            RemoteFile("ml-1m.train.rating", _gh(_NCF, "master", "Data/ml-1m.train.rating"), "31ba384fd58dac8fbd09d2dfc6616431f3563ab5", None),
+            RemoteFile("ml-1m.test.rating", _gh(_NCF, "master", "Data/ml-1m.test.rating"), "1b79e03c96710c3b0c35deb19155ef74f7965a02", 128_039),
+            RemoteFile("ml-1m.test.negative", _gh(_NCF, "master", "Data/ml-1m.test.negative"), "c82844fb99d021f94751a6f915a230a1e8b8da92", 2_891_424),
+        ),
+        required=("ml-1m.train.rating", "ml-1m.test.rating", "ml-1m.test.negative"),
+        loader="tfrec.data.movielens:load_ncf_split",
+        homepage=f"https://github.com/{_NCF}",
+    ),
+    DatasetSpec(
+        name="ratings",
+        task="implicit",
+        description="your own ratings/interactions file (CSV/TSV), leave-latest-out test + sampled negatives",
+        files=(),
+        required=(),
+        loader="tfrec.data.movielens:load_ratings",
+        notes="a CSV/TSV file of user,item[,rating[,timestamp]] rows, or a folder holding one",
+        user_data=True,
+    ),
+    DatasetSpec(
+        name="beibei",
+        task="multi_behavior",
+        description="BeiBei e-commerce page view / cart / buy (MB-GMN preprocessing)",
+        files=(
+            RemoteFile("trn_pv", _gh(_MBGMN, "main", "Datasets/beibei/trn_pv"), "6567ec6c7fd9b61460aaae0517aad189c7030393", None),
+            RemoteFile("trn_cart", _gh(_MBGMN, "main", "Datasets/beibei/trn_cart"), "ac24e60a98c8eb41599845419a08edbe83cd3d3a", 5_228_248),
+            RemoteFile("trn_buy", _gh(_MBGMN, "main", "Datasets/beibei/trn_buy"), "1061c66593f4f2d615063a782e468abe9f641614", 2_350_152),
+            RemoteFile("tst_int", _gh(_MBGMN, "main", "Datasets/beibei/tst_int"), "df9a70b889eb1d4d4af222f6265dcacdc57b176a", 281_114),
+        ),
+        required=("trn_buy", "tst_int"),
+        loader="tfrec.data.multibehavior:load_mbgmn",
+        homepage=f"https://github.com/{_MBGMN}",
+        notes="pickled scipy CSR matrices trn_<behavior> and the test list tst_int; a local "
+        "--data-dir needs trn_buy and tst_int, the other behaviors are used when present",
+    ),
+    DatasetSpec(
+        name="tmall-mb",
+        task="multi_behavior",
+        description="Tmall page view / favorite / cart / buy (MB-GMN preprocessing)",
+        files=(
+            RemoteFile("trn_pv", _gh("RecoHut-Datasets/tmall", "v3", "trn_pv"), "0d6499b4f25d670d1886796b08f8eaf2d4a77a97", None),
+            RemoteFile("trn_fav", _gh(_MBGMN, "main", "Datasets/Tmall/trn_fav"), "38619885378976c9a4ff317552cd519cf412a6eb", 2_728_995),
+            RemoteFile("trn_cart", _gh(_MBGMN, "main", "Datasets/Tmall/trn_cart"), "972f949786265a04b507a14e44cf2f62e3251be8", None),
+            RemoteFile("trn_buy", _gh(_MBGMN, "main", "Datasets/Tmall/trn_buy"), "60c284026eb3650636f8ec68c83c8fe1ee74f9b5", None),
+            RemoteFile("tst_int", _gh(_MBGMN, "main", "Datasets/Tmall/tst_int"), "566b4bfe1069319cd4738bb20ad582613668cc83", 172_140),
+        ),
+        required=("trn_buy", "tst_int"),
+        loader="tfrec.data.multibehavior:load_mbgmn",
+        homepage=f"https://github.com/{_MBGMN}",
+        notes="MB-GMN splits trn_pv into RAR parts; the unsplit trn_pv comes from "
+        "RecoHut-Datasets/tmall (branch v3); trn_fav values are Unix timestamps",
+    ),
+    _cotrec(
+        "diginetica", "Diginetica", "RecoHut-Datasets/diginetica", "v2",
+        ("36b70a2d734695c8bf9a90682c9626b3cf129c5f", "9d2fef4f14f92a3289bd6a672955f1c454d3d73c", "fe1c961c48b5fe0d082493d37045393b52b1f114"),
+        (4_193_626, 16_580_585, 1_384_823),
+    ),
+    _cotrec(
+        "tmall", "Tmall", "RecoHut-Datasets/tmall", "v1",
+        ("7d9ca17927bdfc21abcd89dd6a526baf3e36cbf7", "472227c5e763da74f58f1bd482600dd519202273", "0c1f10aa88390c4f7249b0cb97f652cbaccf1e63"),
+        (1_763_874, 10_582_184, 1_392_889),
+    ),
+    _cotrec(
+        "retailrocket", "RetailRocket", "RecoHut-Datasets/retail_rocket", "v1",
+        ("97f4d7fad59a66c301b5fb397cca542773801889", "ea8533e39c7b651bd91d28a52464d37f2511fc36", "983b5c648db2b83b0613804b00563d1416cff106"),
+        (3_051_397, 16_360_933, 503_785),
+    ),
+)
+
+_REGISTRY: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def list_datasets() -> list[DatasetSpec]:
+    """All registered datasets, in registration order.
+
+    Returns:
+        A new list of :class:`DatasetSpec`.
+    """
+    return list(_REGISTRY.values())
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """Look up a dataset by name.
+
+    Args:
+        name: registry key, e.g. ``"ml-1m"``.
+
+    Returns:
+        Its :class:`DatasetSpec`.
+
+    Raises:
+        UserError: no dataset has that name (the message lists the valid names).
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UserError(f"unknown dataset {name!r}; valid names: {', '.join(_REGISTRY)}") from None
+
+
+def _import_loader(spec: DatasetSpec):
+    module_name, _, func_name = spec.loader.partition(":")
+    not_yet = UserError(f"dataset {spec.name!r} is registered but its loader is not implemented yet ({spec.loader})")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        # only the loader module itself (or its package) missing means "not implemented yet";
+        # a missing dependency inside an existing loader is a real error and propagates
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise not_yet from None
+        raise
+    loader = getattr(module, func_name, None)
+    if loader is None:
+        raise not_yet
+    return loader
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    **options: Any,
+) -> Any:
+    """Load a registered dataset as task data, downloading its files first if needed.
+
+    Args:
+        name: registry key (see :func:`list_datasets`).
+        data_dir: a local folder with the dataset's files (for ``ratings``, also a single file)
+            to use instead of the download cache; ``None`` downloads into / reads from the cache.
+        seed: random seed passed to the loader (test splits, negative sampling, generation).
+        progress: show download progress bars.
+        **options: loader-specific options, passed through.
+
+    Returns:
+        The loader's task data (e.g. :class:`tfrec.data.types.ImplicitFeedback`).
+
+    Raises:
+        UserError: unknown dataset, a loader that is not implemented yet, or a ``data_dir`` given
+            for a generated dataset.
+        DataError: files are missing, cannot be downloaded, or fail verification.
+    """
+    from tfrec.data.download import ensure_files
+
+    spec = get_dataset(name)
+    generated = not spec.files and not spec.user_data
+    if generated and data_dir is not None:
+        raise UserError(f"dataset {spec.name!r} is generated on the fly; it takes no --data-dir")
+    path = None
+    if data_dir is not None or spec.user_data:  # local files: cheap checks, nothing downloaded
+        path = ensure_files(spec, data_dir, progress=progress)
+    loader = _import_loader(spec)  # before any download: fail fast if it does not exist yet
+    if path is None and not generated:
+        path = ensure_files(spec, None, progress=progress)
+    return loader(path, seed=seed, **options)
