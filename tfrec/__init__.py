@@ -6,7 +6,9 @@ fast; TensorFlow loads on first use of a function that needs it.
 
 from __future__ import annotations
 
-from tfrec import _backend  # noqa: F401  (pins Keras to the TensorFlow backend)
+import os as _os
+
+_os.environ["KERAS_BACKEND"] = "tensorflow"  # pinned; tfrec._backend checks and imports TensorFlow
 
 __version__ = "0.1.0"
 

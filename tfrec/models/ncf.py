@@ -23,6 +23,7 @@ Decisions where the reference is quirky (all documented, none silent):
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 from tfrec import _backend  # noqa: F401
@@ -33,9 +34,9 @@ from tfrec.models.base import PointwiseModel, split_user_item
 
 
 def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
-    return value
+    return int(value)
 
 
 def _check_layers(layers: Sequence[int]) -> tuple[int, ...]:
@@ -127,8 +128,8 @@ class GMF(PointwiseModel):
         self.num_users = _check_positive_int("num_users", num_users)
         self.num_items = _check_positive_int("num_items", num_items)
         self.factor_num = _check_positive_int("factor_num", factor_num)
-        self.user_embedding = _embedding(num_users, factor_num, "user_embedding")
-        self.item_embedding = _embedding(num_items, factor_num, "item_embedding")
+        self.user_embedding = _embedding(self.num_users, self.factor_num, "user_embedding")
+        self.item_embedding = _embedding(self.num_items, self.factor_num, "item_embedding")
         self.output_layer = _dense(1, "output")
 
     def build(self, input_shape=None):
@@ -175,8 +176,8 @@ class MLP(PointwiseModel):
         self.layer_sizes = _check_layers(layers)
         self.dropout_rate = _check_dropout(dropout)
         half = self.layer_sizes[0] // 2
-        self.user_embedding = _embedding(num_users, half, "user_embedding")
-        self.item_embedding = _embedding(num_items, half, "item_embedding")
+        self.user_embedding = _embedding(self.num_users, half, "user_embedding")
+        self.item_embedding = _embedding(self.num_items, half, "item_embedding")
         self.tower = _MLPTower(self.layer_sizes, self.dropout_rate, name="tower")
         self.output_layer = _dense(1, "output")
 
@@ -235,10 +236,10 @@ class NeuMF(PointwiseModel):
         self.layer_sizes = _check_layers(layers)
         self.dropout_rate = _check_dropout(dropout)
         half = self.layer_sizes[0] // 2
-        self.user_embedding_mlp = _embedding(num_users, half, "user_embedding_mlp")
-        self.item_embedding_mlp = _embedding(num_items, half, "item_embedding_mlp")
-        self.user_embedding_mf = _embedding(num_users, factor_num, "user_embedding_mf")
-        self.item_embedding_mf = _embedding(num_items, factor_num, "item_embedding_mf")
+        self.user_embedding_mlp = _embedding(self.num_users, half, "user_embedding_mlp")
+        self.item_embedding_mlp = _embedding(self.num_items, half, "item_embedding_mlp")
+        self.user_embedding_mf = _embedding(self.num_users, self.factor_num, "user_embedding_mf")
+        self.item_embedding_mf = _embedding(self.num_items, self.factor_num, "item_embedding_mf")
         self.tower = _MLPTower(self.layer_sizes, self.dropout_rate, name="tower")
         self.output_layer = _dense(1, "output")
 
