@@ -185,13 +185,17 @@ class RunResult:
 
 
 def aligned_steps_per_execution(steps_per_epoch: int, requested: int) -> int:
-    """The largest divisor of ``steps_per_epoch`` that is at most ``requested``.
+    """A divisor of ``steps_per_epoch`` near ``requested``: the smallest one at least
+    ``requested`` if it is at most ``4 * requested``, else the largest one below it.
 
     Keras runs whole executions of ``steps_per_execution`` steps, so with a count that does not
     divide the epoch it would train a few batches of the next epoch at the end of each one and
     every epoch after the first would start mid-way through its negatives.
     """
     requested = max(1, min(int(requested), steps_per_epoch))
+    above = next(d for d in range(requested, steps_per_epoch + 1) if steps_per_epoch % d == 0)
+    if above <= 4 * requested:
+        return above
     return next(d for d in range(requested, 0, -1) if steps_per_epoch % d == 0)
 
 

@@ -35,8 +35,9 @@ def test_each_epoch_is_every_positive_plus_fresh_negatives(tiny_implicit):
 
 
 def test_steps_per_execution_divides_the_epoch():
-    assert aligned_steps_per_execution(567, 32) == 27
-    assert aligned_steps_per_execution(19418, 32) == 19
+    assert aligned_steps_per_execution(567, 32) == 63
+    assert aligned_steps_per_execution(19418, 32) == 38
     assert aligned_steps_per_execution(64, 32) == 32
     assert aligned_steps_per_execution(13, 32) == 13
-    assert aligned_steps_per_execution(17, 8) == 1
+    assert aligned_steps_per_execution(17, 4) == 17
+    assert aligned_steps_per_execution(2 * 211, 32) == 2  # no divisor in [32, 128]: the largest below

@@ -60,9 +60,17 @@ def implicit_training_dataset(
 
     def epoch_batches(epoch):
         users, items, labels = tf.numpy_function(sample_epoch, [epoch], (tf.int32, tf.int32, tf.float32), stateful=False)
-        for tensor in (users, items, labels):
-            tensor.set_shape([None])
-        return tf.data.Dataset.from_tensor_slices(((users, items), labels)).batch(batch_size)
+        # Slice whole batches out of [steps, batch] views instead of batching element by element:
+        # tf.data's per-element cost would otherwise dominate an ML-1M epoch (5M instances).
+        full = tf.size(labels) // batch_size * batch_size
+
+        def batches(tensor):
+            return tf.reshape(tensor[:full], [-1, batch_size])
+
+        head = tf.data.Dataset.from_tensor_slices(((batches(users), batches(items)), batches(labels)))
+        tail = tf.data.Dataset.from_tensors(((users[full:], items[full:]), labels[full:]))
+        tail = tail.filter(lambda inputs, label: tf.size(label) > 0)
+        return head.concatenate(tail)
 
     stop = None if num_epochs is None else first_epoch + num_epochs
     epochs = tf.data.Dataset.range(first_epoch, stop if stop is not None else np.iinfo(np.int64).max)
