@@ -39,5 +39,6 @@ def test_steps_per_execution_divides_the_epoch():
     assert aligned_steps_per_execution(19418, 32) == 38
     assert aligned_steps_per_execution(64, 32) == 32
     assert aligned_steps_per_execution(13, 32) == 13
-    assert aligned_steps_per_execution(17, 4) == 17
+    assert aligned_steps_per_execution(17, 5) == 17
+    assert aligned_steps_per_execution(17, 4) == 1
     assert aligned_steps_per_execution(2 * 211, 32) == 2  # no divisor in [32, 128]: the largest below
