@@ -63,7 +63,7 @@ def main(argv=None) -> dict:
         "items": data.num_items,
         "train_instances_per_epoch": int(len(users)),
         "batch_size": args.batch_size,
-        "steps_per_execution": args.steps_per_execution,
+        "steps_per_execution": result.config["steps_per_execution"],
         "device": result.metrics["device"],
         "load_seconds": round(load_seconds, 3),
         "sample_seconds": round(sample_seconds, 3),

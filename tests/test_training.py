@@ -16,11 +16,14 @@ def _train(model, dataset, **kwargs):
 
 
 def test_same_seed_same_numbers(tiny_implicit):
-    a = _train("neumf", tiny_implicit)
-    b = _train("neumf", tiny_implicit)
+    a = _train("neumf", tiny_implicit, steps_per_execution=3)
+    b = _train("neumf", tiny_implicit, steps_per_execution=3)
+    # every epoch runs exactly its own batches, even when steps_per_execution does not divide it
+    assert a.metrics["steps_per_epoch"] % 3 != 0
+    assert int(a.model.optimizer.iterations.numpy()) == 2 * a.metrics["steps_per_epoch"]
     assert a.history["loss"] == b.history["loss"]
     assert a.metrics["test"] == b.metrics["test"]
-    c = _train("neumf", tiny_implicit, seed=6)
+    c = _train("neumf", tiny_implicit, seed=6, steps_per_execution=3)
     assert c.history["loss"] != a.history["loss"]
 
 

@@ -44,16 +44,10 @@ class ImplicitTask:
     data_type = ImplicitFeedback
 
     @staticmethod
-    def steps_per_epoch(data, settings) -> int:
-        from tfrec.data.pipelines import implicit_steps_per_epoch
+    def training_data(data, settings, seed: int, first_epoch: int = 0):
+        from tfrec.data.pipelines import implicit_training_data
 
-        return implicit_steps_per_epoch(data, settings["num_negatives"], settings["batch_size"])
-
-    @staticmethod
-    def train_dataset(data, settings, seed: int, first_epoch: int = 0):
-        from tfrec.data.pipelines import implicit_training_dataset
-
-        return implicit_training_dataset(
+        return implicit_training_data(
             data,
             num_negatives=settings["num_negatives"],
             batch_size=settings["batch_size"],
@@ -184,21 +178,6 @@ class RunResult:
     extras: dict = field(default_factory=dict)
 
 
-def aligned_steps_per_execution(steps_per_epoch: int, requested: int) -> int:
-    """A divisor of ``steps_per_epoch`` near ``requested``: the smallest one at least
-    ``requested`` if it is at most ``4 * requested``, else the largest one below it.
-
-    Keras runs whole executions of ``steps_per_execution`` steps, so with a count that does not
-    divide the epoch it would train a few batches of the next epoch at the end of each one and
-    every epoch after the first would start mid-way through its negatives.
-    """
-    requested = max(1, min(int(requested), steps_per_epoch))
-    above = next(d for d in range(requested, steps_per_epoch + 1) if steps_per_epoch % d == 0)
-    if above <= 4 * requested:
-        return above
-    return next(d for d in range(requested, 0, -1) if steps_per_epoch % d == 0)
-
-
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow (``keras.utils.set_random_seed``) from one integer."""
     if not isinstance(seed, int) or seed < 0:
@@ -283,8 +262,8 @@ def train(
             (HR@K) and restore the best weights; ``None`` trains all epochs.
         tensorboard: folder for TensorBoard logs.
         steps_per_execution: training steps run per ``tf.function`` call (amortises Keras'
-            per-step Python overhead; the math is unchanged). Lowered to the largest divisor
-            of the epoch's step count, so executions never straddle two epochs.
+            per-step Python overhead; the math is unchanged; an epoch's last execution runs
+            only the steps that remain).
         jit_compile: compile the training step with XLA, which fuses the optimizer's
             element-wise updates (about 1.7x faster NeuMF steps on a 2-core CPU; same math).
         pretrained: NeuMF only: ``{"gmf": RUN_DIR, "mlp": RUN_DIR, "alpha": 0.5}``.
@@ -313,8 +292,7 @@ def train(
         )
 
     net = _build(spec, dataset, model_kwargs, pretrained)
-    steps = task.steps_per_epoch(dataset, settings)
-    steps_per_execution = aligned_steps_per_execution(steps, steps_per_execution)
+    training = task.training_data(dataset, settings, seed)
     net.compile(
         optimizer=keras.optimizers.Adam(learning_rate=settings["lr"], epsilon=settings["adam_epsilon"]),
         steps_per_execution=steps_per_execution,
@@ -344,7 +322,7 @@ def train(
     monitor = f"HR@{k}"
     timer = EpochTimer()
     evaluator = RankingEvaluation(lambda m: task.evaluate(m, dataset, settings), settings["eval_every"], verbose)
-    callbacks: list[keras.callbacks.Callback] = [timer, evaluator]
+    callbacks: list[keras.callbacks.Callback] = [training.callback, timer, evaluator]
     checkpoint = None
     if run_dir is not None:
         checkpoint = AtomicCheckpoint(run_dir, monitor)
@@ -357,9 +335,8 @@ def train(
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard)))
 
     history = net.fit(
-        task.train_dataset(dataset, settings, seed),
+        training.dataset,
         epochs=settings["epochs"],
-        steps_per_epoch=steps,
         callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles each epoch itself
         verbose=1 if verbose else 0,
@@ -382,7 +359,7 @@ def train(
         "epochs_run": len(timer.seconds),
         "epoch_seconds": timer.seconds,
         "eval_seconds": eval_seconds,
-        "steps_per_epoch": steps,
+        "steps_per_epoch": training.steps_per_epoch,
         "device": device_name,
     }
     if run_dir is not None:

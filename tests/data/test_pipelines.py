@@ -1,44 +1,43 @@
-"""tf.data pipelines (tfrec/data/pipelines.py) and epoch alignment of training."""
+"""tf.data pipelines (tfrec/data/pipelines.py): per-epoch re-sampling, resumability."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tfrec.data.pipelines import implicit_steps_per_epoch, implicit_training_dataset
-from tfrec.training import aligned_steps_per_execution
+from tfrec.data.pipelines import implicit_steps_per_epoch, implicit_training_data
 
 
-def _epoch(ds, steps):
-    batches = list(ds.take(steps).as_numpy_iterator())
+def _one_pass(dataset):
+    batches = list(dataset.as_numpy_iterator())
     users = np.concatenate([b[0][0] for b in batches])
     items = np.concatenate([b[0][1] for b in batches])
     labels = np.concatenate([b[1] for b in batches])
-    return users, items, labels
+    return len(batches), users, items, labels
 
 
-def test_each_epoch_is_every_positive_plus_fresh_negatives(tiny_implicit):
+def test_each_pass_is_one_epoch_of_every_positive_plus_fresh_negatives(tiny_implicit):
+    training = implicit_training_data(tiny_implicit, num_negatives=3, batch_size=16, seed=4)
     steps = implicit_steps_per_epoch(tiny_implicit, 3, 16)
-    ds = implicit_training_dataset(tiny_implicit, num_negatives=3, batch_size=16, seed=4)
-    stream = list(ds.take(2 * steps).as_numpy_iterator())
-    first = _epoch(ds, steps)
+    assert training.steps_per_epoch == steps
+    assert int(training.dataset.cardinality()) == steps
+    n, users, items, labels = _one_pass(training.dataset)
+    assert n == steps and len(labels) == tiny_implicit.num_train * 4
     positives = set(zip(*tiny_implicit.train.nonzero()))
-    got = list(zip(first[0][first[2] == 1], first[1][first[2] == 1]))
-    assert sorted(got) == sorted(positives)  # every positive exactly once per epoch
-    assert not positives & set(zip(first[0][first[2] == 0], first[1][first[2] == 0]))  # negatives are negatives
-    assert (first[2] == 0).sum() == 3 * tiny_implicit.num_train
-    # Epoch 1 of a dataset started at epoch 1 equals the second epoch of the full stream: resumable.
-    resumed = _epoch(implicit_training_dataset(tiny_implicit, num_negatives=3, batch_size=16, seed=4, first_epoch=1), steps)
-    second = [np.concatenate(parts) for parts in zip(*[(b[0][0], b[0][1], b[1]) for b in stream[steps:]])]
-    for a, b in zip(resumed, second):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(first[1], second[1])  # negatives and order are re-drawn
+    assert sorted(zip(users[labels == 1], items[labels == 1])) == sorted(positives)  # each positive once
+    assert not positives & set(zip(users[labels == 0], items[labels == 0]))  # negatives are negatives
+    _, _, items_2, _ = _one_pass(training.dataset)  # the next pass is the next epoch
+    assert not np.array_equal(items, items_2)
 
 
-def test_steps_per_execution_divides_the_epoch():
-    assert aligned_steps_per_execution(567, 32) == 63
-    assert aligned_steps_per_execution(19418, 32) == 38
-    assert aligned_steps_per_execution(64, 32) == 32
-    assert aligned_steps_per_execution(13, 32) == 13
-    assert aligned_steps_per_execution(17, 5) == 17
-    assert aligned_steps_per_execution(17, 4) == 1
-    assert aligned_steps_per_execution(2 * 211, 32) == 2  # no divisor in [32, 128]: the largest below
+def test_epochs_depend_only_on_seed_and_epoch_number(tiny_implicit):
+    a = implicit_training_data(tiny_implicit, num_negatives=2, batch_size=8, seed=1)
+    _one_pass(a.dataset)
+    second = _one_pass(a.dataset)
+    b = implicit_training_data(tiny_implicit, num_negatives=2, batch_size=8, seed=1, first_epoch=1)
+    resumed = _one_pass(b.dataset)
+    c = implicit_training_data(tiny_implicit, num_negatives=2, batch_size=8, seed=1)
+    c.callback.on_epoch_begin(1)  # what fit(initial_epoch=1) does
+    via_callback = _one_pass(c.dataset)
+    for x, y, z in zip(second[1:], resumed[1:], via_callback[1:]):
+        np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(x, z)

@@ -108,14 +108,14 @@ def test_config_roundtrip_and_keras_save_load(cls, tmp_path):
 
 @pytest.mark.parametrize("cls", [GMF, MLP, NeuMF])
 def test_a_few_steps_reduce_the_loss(cls, tiny_implicit):
-    from tfrec.data.pipelines import implicit_training_dataset
+    from tfrec.data.pipelines import implicit_training_data
 
     keras.utils.set_random_seed(0)
     model = cls(tiny_implicit.num_users, tiny_implicit.num_items)
     model.build()
     model.compile(optimizer=keras.optimizers.Adam(0.01))
-    ds = implicit_training_dataset(tiny_implicit, num_negatives=2, batch_size=16, seed=0)
-    history = model.fit(ds, epochs=8, steps_per_epoch=10, shuffle=False, verbose=0)
+    training = implicit_training_data(tiny_implicit, num_negatives=2, batch_size=16, seed=0)
+    history = model.fit(training.dataset, epochs=8, callbacks=[training.callback], verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < losses[0] - 0.05
 

@@ -1,22 +1,34 @@
-"""Task data -> ``tf.data.Dataset``: one function per task kind.
+"""Task data -> ``tf.data.Dataset``: one builder per task kind.
 
 Implicit feedback (NCF): every epoch draws fresh negatives (``num_negatives`` per positive,
 vectorised in :func:`tfrec.data.sampling.training_instances`), shuffles the instances with a
 permutation and yields batches ``((user_ids [B], item_ids [B]), labels [B])``.
 
-The dataset spans all epochs: element ``e`` of ``tf.data.Dataset.range`` is sampled with
-``numpy.random.default_rng([seed, e])``, so epoch ``e``'s instances depend only on the seed and
-the epoch number (reproducible, and resumable from any epoch), and ``prefetch`` draws epoch
-``e + 1`` while the model still trains on epoch ``e``. Pass ``steps_per_epoch`` to ``fit``.
+```python
+training = implicit_training_data(data, num_negatives=4, batch_size=256, seed=0)
+model.fit(training.dataset, epochs=20, callbacks=[training.callback])
+```
+
+* Epoch ``e`` is sampled with ``numpy.random.default_rng([seed, e])``: its instances depend only
+  on the seed and the epoch number (reproducible, and resumable from any epoch through
+  ``fit(initial_epoch=e)``). ``training.callback`` tells the sampler which epoch ``fit`` is in;
+  without it, each pass over the dataset simply takes the next epoch number.
+* The dataset holds exactly one epoch (its cardinality is known), so Keras ends each epoch at
+  the right batch whatever ``steps_per_execution`` is, and a fresh iterator starts the next.
+* While epoch ``e`` trains, a background thread already samples epoch ``e + 1``.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from tfrec import _backend  # noqa: F401
+import keras
 import tensorflow as tf
 
 from tfrec.data.sampling import training_instances
@@ -28,15 +40,86 @@ def implicit_steps_per_epoch(data: ImplicitFeedback, num_negatives: int, batch_s
     return math.ceil(data.num_train * (1 + num_negatives) / batch_size)
 
 
-def implicit_training_dataset(
+class EpochSampler:
+    """Samples each epoch's shuffled training instances, one epoch ahead in a background thread.
+
+    Args:
+        data: the task data.
+        num_negatives: negatives per positive.
+        seed: base seed; epoch ``e`` uses ``default_rng([seed, e])``.
+        first_epoch: the epoch the next pass over the dataset samples.
+    """
+
+    def __init__(self, data: ImplicitFeedback, num_negatives: int, seed: int, first_epoch: int = 0):
+        self.data = data
+        self.num_negatives = num_negatives
+        self.seed = seed
+        self.next_epoch = first_epoch
+        self._pending: dict[int, Future] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfrec-sampler")
+
+    def sample(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(users int32, items int32, labels float32)`` of epoch ``epoch``, shuffled."""
+        rng = np.random.default_rng([self.seed, epoch])
+        users, items, labels = training_instances(self.data.train, self.num_negatives, rng)
+        order = rng.permutation(len(users))
+        return users[order], items[order], labels[order]
+
+    def _prefetch(self, epoch: int) -> Future:
+        if epoch not in self._pending:
+            self._pending[epoch] = self._pool.submit(self.sample, epoch)
+        return self._pending[epoch]
+
+    def start_epoch(self, epoch: int) -> None:
+        """Make the next pass over the dataset sample ``epoch`` (called by the callback)."""
+        with self._lock:
+            self.next_epoch = epoch
+            for stale in [e for e in self._pending if e < epoch]:
+                self._pending.pop(stale).cancel()
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The arrays of the next epoch; starts sampling the one after it."""
+        with self._lock:
+            epoch = self.next_epoch
+            self.next_epoch += 1
+            current = self._prefetch(epoch)
+            self._prefetch(epoch + 1)
+        arrays = current.result()
+        with self._lock:
+            self._pending.pop(epoch, None)
+        return arrays
+
+
+class _SamplerCallback(keras.callbacks.Callback):
+    """Keeps the sampler on ``fit``'s epoch number (so ``initial_epoch`` resumes exactly)."""
+
+    def __init__(self, sampler: EpochSampler):
+        super().__init__()
+        self.sampler = sampler
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.sampler.start_epoch(epoch)
+
+
+@dataclass
+class TrainingData:
+    """A one-epoch ``tf.data.Dataset`` plus the callback that keeps it on ``fit``'s epoch."""
+
+    dataset: tf.data.Dataset
+    callback: keras.callbacks.Callback
+    steps_per_epoch: int
+    sampler: EpochSampler
+
+
+def implicit_training_data(
     data: ImplicitFeedback,
     *,
     num_negatives: int,
     batch_size: int,
     seed: int,
     first_epoch: int = 0,
-    num_epochs: int | None = None,
-) -> tf.data.Dataset:
+) -> TrainingData:
     """Training batches for pointwise implicit-feedback models, re-sampled every epoch.
 
     Args:
@@ -44,22 +127,17 @@ def implicit_training_dataset(
         num_negatives: negatives per positive (seed 004: 4).
         batch_size: instances per batch; each epoch's last batch may be smaller.
         seed: base seed; epoch ``e`` uses ``default_rng([seed, e])``.
-        first_epoch: epoch number to start from (for resuming).
-        num_epochs: how many epochs the dataset holds (``None``: unbounded).
+        first_epoch: the epoch the first pass samples (for resuming without the callback).
 
     Returns:
-        A dataset of ``((user_ids int32 [B], item_ids int32 [B]), labels float32 [B])``.
+        :class:`TrainingData` whose dataset yields
+        ``((user_ids int32 [B], item_ids int32 [B]), labels float32 [B])``.
     """
-    train = data.train
+    sampler = EpochSampler(data, num_negatives, seed, first_epoch)
+    steps = implicit_steps_per_epoch(data, num_negatives, batch_size)
 
-    def sample_epoch(epoch):
-        rng = np.random.default_rng([seed, int(epoch)])
-        users, items, labels = training_instances(train, num_negatives, rng)
-        order = rng.permutation(len(users))
-        return users[order].astype(np.int32), items[order].astype(np.int32), labels[order].astype(np.float32)
-
-    def epoch_batches(epoch):
-        users, items, labels = tf.numpy_function(sample_epoch, [epoch], (tf.int32, tf.int32, tf.float32), stateful=False)
+    def epoch_batches(_):
+        users, items, labels = tf.numpy_function(sampler.take, [], (tf.int32, tf.int32, tf.float32))
         # Slice whole batches out of [steps, batch] views instead of batching element by element:
         # tf.data's per-element cost would otherwise dominate an ML-1M epoch (5M instances).
         full = tf.size(labels) // batch_size * batch_size
@@ -69,9 +147,8 @@ def implicit_training_dataset(
 
         head = tf.data.Dataset.from_tensor_slices(((batches(users), batches(items)), batches(labels)))
         tail = tf.data.Dataset.from_tensors(((users[full:], items[full:]), labels[full:]))
-        tail = tail.filter(lambda inputs, label: tf.size(label) > 0)
-        return head.concatenate(tail)
+        return head.concatenate(tail.filter(lambda inputs, label: tf.size(label) > 0))
 
-    stop = None if num_epochs is None else first_epoch + num_epochs
-    epochs = tf.data.Dataset.range(first_epoch, stop if stop is not None else np.iinfo(np.int64).max)
-    return epochs.flat_map(epoch_batches).prefetch(tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
