@@ -129,3 +129,33 @@ def test_asking_for_a_missing_gpu_is_an_error(runner):
     assert result.exit_code == 2 and "GPU" in result.output
     result = runner.invoke(main, ["train", "--device", "tpu"])
     assert result.exit_code == 2 and "--device" in result.output
+
+
+def test_datasets_download_verifies_into_the_cache(runner, tmp_path, monkeypatch):
+    import dataclasses
+    import subprocess
+
+    import tfrec.data.registry as registry
+
+    source = tmp_path / "src" / "ratings.dat"
+    source.parent.mkdir()
+    source.write_text("1::10::5::100\n")
+    sha = subprocess.run(["git", "hash-object", str(source)], capture_output=True, text=True, check=True).stdout.strip()
+    remote = registry.RemoteFile("ratings.dat", source.as_uri(), sha, source.stat().st_size)
+    spec = dataclasses.replace(registry.get_dataset("ml-1m"), files=(remote,))
+    monkeypatch.setitem(registry._REGISTRY, "ml-1m", spec)
+    monkeypatch.setenv("TFREC_HOME", str(tmp_path / "home"))
+    result = runner.invoke(main, ["datasets", "download", "ml-1m"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "datasets" / "ml-1m" / "ratings.dat").read_text() == source.read_text()
+
+    corrupt = dataclasses.replace(spec, files=(dataclasses.replace(remote, sha1="0" * 40),))
+    monkeypatch.setitem(registry._REGISTRY, "ml-1m", corrupt)
+    monkeypatch.setenv("TFREC_HOME", str(tmp_path / "home2"))
+    result = runner.invoke(main, ["datasets", "download", "ml-1m"])
+    assert result.exit_code == 2 and "ratings.dat" in result.output and "verification" in result.output
+    folder = tmp_path / "home2" / "datasets" / "ml-1m"
+    assert not folder.exists() or not any(folder.iterdir())  # the corrupt file is not kept
+
+    nothing = runner.invoke(main, ["datasets", "download", "synthetic"])
+    assert nothing.exit_code == 2 and "no files to download" in nothing.output

@@ -131,6 +131,23 @@ class RankingEvaluation(keras.callbacks.Callback):
             print(f"epoch {epoch + 1}: {shown}  ({self.seconds[-1]:.2f}s)", flush=True)
 
 
+class HistoryCSV(keras.callbacks.Callback):
+    """``history.csv``: one row per epoch (1-based) with every logged value, rewritten atomically
+    after each epoch so the file is always complete. (Keras' ``CSVLogger`` appends in place and
+    adds empty ``val_*`` columns when there is no validation data.)"""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        columns = list(dict.fromkeys(key for row in self.rows for key in row))
+        lines = [",".join(columns)] + [",".join(repr(row.get(c, "")) if c in row else "" for c in columns) for row in self.rows]
+        runs.atomic_write_text(self.path, "\n".join(lines) + "\n")
+
+
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves ``model.keras`` after every epoch and ``best.keras`` whenever ``monitor`` improves
     (higher is better), each through a temporary file and a rename."""
@@ -326,7 +343,7 @@ def train(
     checkpoint = None
     if run_dir is not None:
         checkpoint = AtomicCheckpoint(run_dir, monitor)
-        callbacks += [checkpoint, keras.callbacks.CSVLogger(str(run_dir / runs.HISTORY))]
+        callbacks += [checkpoint, HistoryCSV(run_dir / runs.HISTORY)]
     if patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True)
