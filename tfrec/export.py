@@ -10,7 +10,8 @@ served.signatures["score"], served.signatures["recommend"]                      
 
 Signatures of a user-item model (GMF, MLP, NeuMF):
 
-* ``score(user_id int32 [B], item_id int32 [B]) -> {"probability": float32 [B]}``
+* ``score(user_id int32 [B], item_id int32 [B]) -> {"probability": float32 [B]}`` (MB-GMN,
+  whose scores are not probabilities: ``{"score": ...}``)
 * ``recommend(user_id int32 [B], k int32 []) -> {"item_ids": int32 [B, k], "scores": float32 [B, k]}``
   -- the top ``k`` of all items by probability (items the user has already seen are not
   removed: the export carries no interaction data).
@@ -37,11 +38,12 @@ METADATA = "tfrec_export.json"
 
 def _user_item_endpoints(model) -> dict:
     num_items = int(model.num_items)
+    output = getattr(model, "output_name", "probability")
     user_spec = tf.TensorSpec([None], tf.int32, name="user_id")
 
     @tf.function(input_signature=[user_spec, tf.TensorSpec([None], tf.int32, name="item_id")])
     def score(user_id, item_id):
-        return {"probability": model((user_id, item_id), training=False)}
+        return {output: model((user_id, item_id), training=False)}
 
     @tf.function(input_signature=[user_spec, tf.TensorSpec([], tf.int32, name="k")])
     def recommend(user_id, k):

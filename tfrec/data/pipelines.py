@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 
 from tfrec.data.sampling import training_instances
-from tfrec.data.types import ImplicitFeedback
+from tfrec.data.types import ImplicitFeedback, MultiBehavior
 
 
 def implicit_steps_per_epoch(data: ImplicitFeedback, num_negatives: int, batch_size: int) -> int:
@@ -41,30 +41,20 @@ def implicit_steps_per_epoch(data: ImplicitFeedback, num_negatives: int, batch_s
 
 
 class EpochSampler:
-    """Samples each epoch's shuffled training instances, one epoch ahead in a background thread.
+    """Samples each epoch's training data, one epoch ahead in a background thread.
 
     Args:
-        data: the task data.
-        num_negatives: negatives per positive.
-        seed: base seed; epoch ``e`` uses ``default_rng([seed, e])``.
+        sample: ``sample(epoch) -> epoch data``; must depend only on ``epoch`` (and the seed it
+            closes over), e.g. by drawing from ``default_rng([seed, epoch])``.
         first_epoch: the epoch the next pass over the dataset samples.
     """
 
-    def __init__(self, data: ImplicitFeedback, num_negatives: int, seed: int, first_epoch: int = 0):
-        self.data = data
-        self.num_negatives = num_negatives
-        self.seed = seed
+    def __init__(self, sample, first_epoch: int = 0):
+        self.sample = sample
         self.next_epoch = first_epoch
         self._pending: dict[int, Future] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tfrec-sampler")
-
-    def sample(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(users int32, items int32, labels float32)`` of epoch ``epoch``, shuffled."""
-        rng = np.random.default_rng([self.seed, epoch])
-        users, items, labels = training_instances(self.data.train, self.num_negatives, rng)
-        order = rng.permutation(len(users))
-        return users[order], items[order], labels[order]
 
     def _prefetch(self, epoch: int) -> Future:
         if epoch not in self._pending:
@@ -78,8 +68,8 @@ class EpochSampler:
             for stale in [e for e in self._pending if e < epoch]:
                 self._pending.pop(stale).cancel()
 
-    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The arrays of the next epoch; starts sampling the one after it."""
+    def take(self):
+        """The data of the next epoch; starts sampling the one after it."""
         with self._lock:
             epoch = self.next_epoch
             self.next_epoch += 1
@@ -133,7 +123,13 @@ def implicit_training_data(
         :class:`TrainingData` whose dataset yields
         ``((user_ids int32 [B], item_ids int32 [B]), labels float32 [B])``.
     """
-    sampler = EpochSampler(data, num_negatives, seed, first_epoch)
+    def sample(epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([seed, epoch])
+        users, items, labels = training_instances(data.train, num_negatives, rng)
+        order = rng.permutation(len(users))
+        return users[order], items[order], labels[order]
+
+    sampler = EpochSampler(sample, first_epoch)
     steps = implicit_steps_per_epoch(data, num_negatives, batch_size)
 
     def epoch_batches(_):
@@ -151,4 +147,51 @@ def implicit_training_data(
 
     dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+
+
+def multibehavior_training_data(
+    data: MultiBehavior,
+    *,
+    batch_size: int,
+    samp_num: int,
+    trn_num: int,
+    seed: int,
+    first_epoch: int = 0,
+) -> TrainingData:
+    """MB-GMN training batches (seed 000 ``trainEpoch`` / ``sampleTrainBatch``), vectorised.
+
+    Each epoch takes ``trn_num`` random users (``permutation(num_users)[:trn_num]``) in batches of
+    ``batch_size``; for every behavior ``k`` a batch holds ``users_k`` / ``items_k`` (``[2n_k]``:
+    up to ``samp_num`` positives per user drawn with replacement, then as many negatives).
+
+    Returns:
+        :class:`TrainingData` whose dataset yields ``{"users_k": int32 [None], "items_k": ...}``.
+    """
+    from tfrec.data.multibehavior import epoch_users, sample_behavior_pairs
+
+    num_users = data.num_users
+    steps = math.ceil(min(trn_num, num_users) / batch_size)
+
+    def sample(epoch: int) -> list[dict]:
+        rng = np.random.default_rng([seed, epoch])
+        users = epoch_users(num_users, trn_num, rng)
+        batches = []
+        for start in range(0, len(users), batch_size):
+            batch = {}
+            for k, matrix in enumerate(data.matrices):
+                batch[f"users_{k}"], batch[f"items_{k}"] = sample_behavior_pairs(matrix, users[start : start + batch_size], samp_num, rng)
+            batches.append(batch)
+        return batches
+
+    sampler = EpochSampler(sample, first_epoch)
+    spec = {
+        f"{part}_{k}": tf.TensorSpec([None], tf.int32) for k in range(len(data.behaviors)) for part in ("users", "items")
+    }
+
+    def generate():
+        yield from sampler.take()
+
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
     return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)

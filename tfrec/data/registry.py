@@ -169,6 +169,15 @@ _SPECS: tuple[DatasetSpec, ...] = (
         user_data=True,
     ),
     DatasetSpec(
+        name="synthetic-mb",
+        task="multi_behavior",
+        description="small generated multi-behavior data (view >= cart >= buy, no download)",
+        files=(),
+        required=(),
+        loader="tfrec.data.multibehavior:load_synthetic_mb",
+        notes="generated from the seed; takes no --data-dir",
+    ),
+    DatasetSpec(
         name="beibei",
         task="multi_behavior",
         description="BeiBei e-commerce page view / cart / buy (MB-GMN preprocessing)",
@@ -179,7 +188,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
             RemoteFile("tst_int", _gh(_MBGMN, "main", "Datasets/beibei/tst_int"), "df9a70b889eb1d4d4af222f6265dcacdc57b176a", 281_114),
         ),
         required=("trn_buy", "tst_int"),
-        loader="tfrec.data.multibehavior:load_mbgmn",
+        loader="tfrec.data.multibehavior:load_beibei",
         homepage=f"https://github.com/{_MBGMN}",
         notes="pickled scipy CSR matrices trn_<behavior> and the test list tst_int; a local "
         "--data-dir needs trn_buy and tst_int, the other behaviors are used when present",
@@ -196,7 +205,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
             RemoteFile("tst_int", _gh(_MBGMN, "main", "Datasets/Tmall/tst_int"), "566b4bfe1069319cd4738bb20ad582613668cc83", 172_140),
         ),
         required=("trn_buy", "tst_int"),
-        loader="tfrec.data.multibehavior:load_mbgmn",
+        loader="tfrec.data.multibehavior:load_tmall_mb",
         homepage=f"https://github.com/{_MBGMN}",
         notes="MB-GMN splits trn_pv into RAR parts; the unsplit trn_pv comes from "
         "RecoHut-Datasets/tmall (branch v3); trn_fav values are Unix timestamps",

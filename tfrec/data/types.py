@@ -68,3 +68,55 @@ class ImplicitFeedback:
     def item_popularity(self) -> np.ndarray:
         """``[num_items]`` number of training users per item (the popularity baseline's score)."""
         return np.asarray(self.train.sum(axis=0)).ravel()
+
+
+@dataclass(frozen=True)
+class MultiBehavior:
+    """Multi-behavior implicit feedback (MB-GMN's task): one user x item matrix per behavior.
+
+    Attributes:
+        name: dataset name.
+        num_users, num_items: catalogue size; every matrix is ``[num_users, num_items]``.
+        behaviors: behavior names in order; the **last is the target** (e.g. ``("pv", "cart", "buy")``).
+        matrices: one binary float32 ``scipy.sparse.csr_matrix`` per behavior (training
+            interactions), in the order of ``behaviors``.
+        test_users: ``[T]`` int64 users with a held-out target interaction.
+        test_items: ``[T]`` int64 their held-out target item.
+        test_negatives: ``[T, N]`` int64 sampled negatives per test user (items without a
+            training target interaction, never the held-out item), fixed by the seed.
+        info: provenance.
+    """
+
+    name: str
+    num_users: int
+    num_items: int
+    behaviors: tuple
+    matrices: tuple
+    test_users: np.ndarray
+    test_items: np.ndarray
+    test_negatives: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.behaviors) != len(self.matrices) or not self.behaviors:
+            raise ValueError(f"need one matrix per behavior; got {len(self.behaviors)} names, {len(self.matrices)} matrices")
+        for name, matrix in zip(self.behaviors, self.matrices):
+            if matrix.shape != (self.num_users, self.num_items):
+                raise ValueError(f"behavior {name!r} matrix shape {matrix.shape} != ({self.num_users}, {self.num_items})")
+
+    @property
+    def target(self) -> str:
+        return self.behaviors[-1]
+
+    @property
+    def train(self) -> sp.csr_matrix:
+        """The target behavior's training matrix."""
+        return self.matrices[-1]
+
+    def candidates(self) -> np.ndarray:
+        """``[T, 1 + N]``: the held-out item first, then the negatives."""
+        return np.concatenate([self.test_items[:, None], self.test_negatives], axis=1)
+
+    def item_popularity(self) -> np.ndarray:
+        """``[num_items]`` training target interactions per item (the popularity baseline)."""
+        return np.asarray(self.train.sum(axis=0)).ravel()

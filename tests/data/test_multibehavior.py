@@ -1,0 +1,94 @@
+"""Multi-behavior loaders and sampler (tfrec/data/multibehavior.py) on tiny pickled fixtures."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from tfrec.data.multibehavior import load_mbgmn, load_synthetic_mb, safe_unpickle, sample_behavior_pairs
+from tfrec.errors import DataError
+
+
+def _dump(path, obj):
+    with open(path, "wb") as handle:
+        pickle.dump(obj, handle, protocol=3)
+
+
+@pytest.fixture()
+def mb_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    cart = sp.csr_matrix((rng.random((6, 150)) < 0.3).astype(np.int32))
+    buy = sp.csr_matrix(cart.multiply(rng.random((6, 150)) < 0.5).astype(np.int32))
+    buy[0, 0] = 1
+    _dump(tmp_path / "trn_cart", cart)
+    _dump(tmp_path / "trn_buy", buy)
+    tests = [None] * 6
+    tests[1], tests[4] = 7, 9
+    _dump(tmp_path / "tst_int", tests)
+    return tmp_path
+
+
+def test_loads_present_behaviors_in_order_with_fixed_negatives(mb_dir):
+    data = load_mbgmn(mb_dir, seed=3)
+    assert data.behaviors == ("cart", "buy") and data.target == "buy"
+    assert data.test_users.tolist() == [1, 4] and data.test_items.tolist() == [7, 9]
+    buy = data.matrices[-1].toarray()
+    for row, user in enumerate(data.test_users):
+        assert not buy[user, data.test_negatives[row]].any()
+        assert data.test_items[row] not in data.test_negatives[row]
+    np.testing.assert_array_equal(data.test_negatives, load_mbgmn(mb_dir, seed=3).test_negatives)
+    assert load_mbgmn(mb_dir, behaviors="buy").behaviors == ("buy",)
+
+
+def test_bad_inputs_name_the_file(mb_dir):
+    with pytest.raises(DataError, match="trn_pv.*not found.*cart, buy"):
+        load_mbgmn(mb_dir, behaviors="pv,buy")
+    _dump(mb_dir / "trn_cart", sp.csr_matrix(np.ones((5, 150), np.int32)))
+    with pytest.raises(DataError, match="trn_buy: shape"):
+        load_mbgmn(mb_dir)
+    _dump(mb_dir / "trn_cart", sp.csr_matrix((6, 150), dtype=np.int32))
+    with pytest.raises(DataError, match="trn_cart: behavior 'cart' has no interactions"):
+        load_mbgmn(mb_dir)
+
+
+def test_test_item_out_of_range(mb_dir):
+    _dump(mb_dir / "tst_int", [None, 999, None, None, None, None])
+    with pytest.raises(DataError, match="tst_int: user 1's test item 999"):
+        load_mbgmn(mb_dir)
+
+
+def test_unsafe_or_truncated_pickles_are_refused(tmp_path):
+    _dump(tmp_path / "evil", os.system)
+    with pytest.raises(DataError, match="refusing to unpickle"):
+        safe_unpickle(tmp_path / "evil")
+    _dump(tmp_path / "ok", sp.csr_matrix(np.eye(3)))
+    (tmp_path / "cut").write_bytes((tmp_path / "ok").read_bytes()[:40])
+    with pytest.raises(DataError, match="cut: not a readable pickle"):
+        safe_unpickle(tmp_path / "cut")
+
+
+def test_sampler_follows_the_reference_rules():
+    matrix = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0]], np.float32))
+    users, items = sample_behavior_pairs(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
+    n = len(users) // 2
+    assert n == 2 + 1 + 3  # min(samp_num, degree), and one pair for the user without interactions
+    np.testing.assert_array_equal(users[:n], users[n:])
+    assert users[:n].tolist() == [0, 0, 1, 2, 2, 2]
+    dense = matrix.toarray()
+    has = users[:n] != 1
+    assert np.all(dense[users[:n][has], items[:n][has]] == 1)  # positives are positives
+    assert np.all(dense[users[n:][has], items[n:][has]] == 0)  # negatives are not
+    assert items[2] == items[n + 2]  # the empty user's (x, x) pair
+    again = sample_behavior_pairs(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(items, again[1])
+
+
+def test_synthetic_behaviors_are_nested():
+    data = load_synthetic_mb(seed=1, num_users=50, num_items=120)
+    pv, cart, buy = (m.toarray() > 0 for m in data.matrices)
+    assert np.all(pv >= cart) and np.all(cart >= buy)
+    assert len(data.test_users) == 50 and data.test_negatives.shape == (50, 99)

@@ -1,0 +1,259 @@
+"""Multi-behavior data for MB-GMN (seed 000, "Dataset": ``DataHandler``, ``sampleTrainBatch``).
+
+* :func:`load_mbgmn` reads the reference's format: per behavior a pickled scipy CSR user x item
+  matrix ``trn_<behavior>`` and ``tst_int`` (per user the held-out target item, or ``None``).
+  Pickles are loaded with :func:`safe_unpickle`, which only admits the classes these files
+  contain; and only files whose checksum matched the registry (downloads) or that the user named
+  with ``--data-dir`` are read at all. Loading a pickle can run code: do not point
+  ``--data-dir`` at files you do not trust.
+* :func:`load_synthetic_mb` generates nested behaviors (view >= cart >= buy) with planted
+  latent structure, the offline default.
+* :func:`sample_behavior_pairs` is the reference's per-user training sampler, vectorised.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from tfrec.data.sampling import _positive_keys, sample_negatives, sample_test_negatives
+from tfrec.data.types import MultiBehavior
+from tfrec.errors import DataError
+
+_ALLOWED = {
+    ("scipy.sparse.csr", "csr_matrix"),
+    ("scipy.sparse._csr", "csr_matrix"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("builtins", "list"),
+    ("builtins", "tuple"),
+    ("builtins", "dict"),
+}
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def __init__(self, file, path: Path):
+        super().__init__(file)
+        self.path = path
+
+    def find_class(self, module, name):
+        if (module, name) not in _ALLOWED:
+            raise DataError(f"{self.path}: refusing to unpickle {module}.{name} (only scipy CSR matrices and lists are expected)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return super().find_class(module, name)
+
+
+def safe_unpickle(path: str | Path):
+    """Unpickle ``path`` admitting only scipy CSR matrices, numpy arrays and plain lists.
+
+    Raises:
+        DataError: the file is missing, truncated or corrupt, or holds any other class.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return _SafeUnpickler(handle, path).load()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except DataError:
+        raise
+    except Exception as error:  # truncated or corrupt pickles raise many types
+        raise DataError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
+
+
+def _binary_csr(matrix, path: Path) -> sp.csr_matrix:
+    if not sp.issparse(matrix):
+        raise DataError(f"{path}: expected a pickled scipy sparse matrix; got {type(matrix).__name__}")
+    binary = (sp.csr_matrix(matrix) != 0).astype(np.float32).tocsr()
+    binary.sort_indices()
+    return binary
+
+
+def _parse_behaviors(behaviors) -> list[str] | None:
+    if behaviors is None:
+        return None
+    if isinstance(behaviors, str):
+        behaviors = [b.strip() for b in behaviors.split(",") if b.strip()]
+    return list(behaviors)
+
+
+def load_mbgmn(
+    path: Path,
+    *,
+    seed: int = 0,
+    behaviors=None,
+    all_behaviors=("pv", "cart", "buy"),
+    num_test_negatives: int = 99,
+    name: str = "beibei",
+) -> MultiBehavior:
+    """Load MB-GMN's pickled files from ``path``.
+
+    Args:
+        path: folder with ``trn_<behavior>`` files and ``tst_int``.
+        seed: seeds the test negatives.
+        behaviors: behaviors to use, in order, target last (list or ``"cart,buy"``); default:
+            those of ``all_behaviors`` whose file exists, in that order.
+        all_behaviors: the dataset's behaviors in the reference's order.
+        num_test_negatives: sampled negatives per test user (items the user has no training
+            target interaction with, never the held-out item).
+        name: dataset name.
+
+    Raises:
+        DataError: unknown or missing behavior, shapes that disagree, an empty behavior, a
+            ``tst_int`` of the wrong length or with an item out of range; each names the file.
+    """
+    path = Path(path)
+    present = [b for b in all_behaviors if (path / f"trn_{b}").exists()]
+    chosen = _parse_behaviors(behaviors) or present
+    if not chosen:
+        raise DataError(f"{path}: no trn_<behavior> files found; expected some of {', '.join('trn_' + b for b in all_behaviors)}")
+    for behavior in chosen:
+        if not (path / f"trn_{behavior}").exists():
+            raise DataError(
+                f"{path / ('trn_' + behavior)}: behavior {behavior!r} not found; present: {', '.join(present) or 'none'}"
+            )
+    matrices = []
+    for behavior in chosen:
+        file = path / f"trn_{behavior}"
+        matrix = _binary_csr(safe_unpickle(file), file)
+        if matrices and matrix.shape != matrices[0].shape:
+            raise DataError(f"{file}: shape {matrix.shape} differs from trn_{chosen[0]}'s {matrices[0].shape}")
+        if matrix.nnz == 0:
+            raise DataError(f"{file}: behavior {behavior!r} has no interactions")
+        matrices.append(matrix)
+    num_users, num_items = matrices[0].shape
+    test_file = path / "tst_int"
+    tests = safe_unpickle(test_file)
+    if not isinstance(tests, (list, tuple, np.ndarray)) or len(tests) != num_users:
+        raise DataError(f"{test_file}: expected a list of {num_users} entries (an item id or None per user)")
+    test_users = np.array([u for u, item in enumerate(tests) if item is not None], dtype=np.int64)
+    try:
+        test_items = np.array([tests[u] for u in test_users], dtype=np.int64)
+    except (TypeError, ValueError):
+        raise DataError(f"{test_file}: test items must be integers or None") from None
+    bad = (test_items < 0) | (test_items >= num_items)
+    if bad.any():
+        u = int(test_users[np.flatnonzero(bad)[0]])
+        raise DataError(f"{test_file}: user {u}'s test item {tests[u]} is outside 0..{num_items - 1}")
+    negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    return MultiBehavior(
+        name=name,
+        num_users=num_users,
+        num_items=num_items,
+        behaviors=tuple(chosen),
+        matrices=tuple(matrices),
+        test_users=test_users,
+        test_items=test_items,
+        test_negatives=negatives,
+        info={"source": str(path), "behaviors": chosen},
+    )
+
+
+def load_beibei(path: Path, **options) -> MultiBehavior:
+    """BeiBei (behaviors ``pv, cart, buy``; those present are used)."""
+    return load_mbgmn(path, all_behaviors=("pv", "cart", "buy"), name="beibei", **options)
+
+
+def load_tmall_mb(path: Path, **options) -> MultiBehavior:
+    """Tmall in MB-GMN's preprocessing (behaviors ``pv, fav, cart, buy``)."""
+    return load_mbgmn(path, all_behaviors=("pv", "fav", "cart", "buy"), name="tmall-mb", **options)
+
+
+def load_synthetic_mb(
+    path: Path | None = None,
+    *,
+    seed: int = 0,
+    num_users: int = 600,
+    num_items: int = 400,
+    views_per_user: int = 40,
+    carts_per_user: int = 12,
+    buys_per_user: int = 5,
+    latent_dim: int = 8,
+    sharpness: float = 2.0,
+    num_test_negatives: int = 99,
+) -> MultiBehavior:
+    """Nested synthetic behaviors ``pv >= cart >= buy`` with planted latent structure.
+
+    Each user views ``views_per_user`` items drawn by ``softmax(affinity)`` (Gumbel-top-k),
+    carts the ``carts_per_user`` viewed items of highest (noisy) affinity and buys the
+    ``buys_per_user`` carted ones of highest affinity; one random buy per user is held out.
+    """
+    from tfrec.data.synthetic import planted_affinity
+
+    affinity = planted_affinity(seed, num_users, num_items, latent_dim, sharpness, 1.0)
+    rng = np.random.default_rng([seed, 3])
+    views = np.argpartition(-(affinity + rng.gumbel(size=affinity.shape)), views_per_user - 1, axis=1)[:, :views_per_user]
+    noisy = np.take_along_axis(affinity, views, axis=1) + rng.gumbel(size=views.shape)
+    carts = np.take_along_axis(views, np.argsort(-noisy, axis=1)[:, :carts_per_user], axis=1)
+    buys = carts[:, :buys_per_user]  # carts are sorted by noisy affinity: the best ones are bought
+    held = rng.integers(0, buys_per_user, num_users)
+    test_items = buys[np.arange(num_users), held]
+
+    def matrix(items):
+        rows = np.repeat(np.arange(num_users), items.shape[1])
+        return sp.csr_matrix((np.ones(rows.size, np.float32), (rows, items.ravel())), shape=(num_users, num_items))
+
+    buy = matrix(buys)
+    buy[np.arange(num_users), test_items] = 0
+    buy.eliminate_zeros()
+    test_users = np.arange(num_users, dtype=np.int64)
+    negatives = sample_test_negatives(buy, test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    return MultiBehavior(
+        name="synthetic-mb",
+        num_users=num_users,
+        num_items=num_items,
+        behaviors=("pv", "cart", "buy"),
+        matrices=(matrix(views), matrix(carts), buy.tocsr()),
+        test_users=test_users,
+        test_items=test_items.astype(np.int64),
+        test_negatives=negatives,
+        info={"source": "synthetic", "seed": seed},
+    )
+
+
+def epoch_users(num_users: int, trn_num: int, rng: np.random.Generator) -> np.ndarray:
+    """The users of one training epoch: ``permutation(num_users)[:trn_num]`` (seed 000 ``trainEpoch``)."""
+    return rng.permutation(num_users)[:trn_num]
+
+
+def sample_behavior_pairs(
+    matrix: sp.csr_matrix, users: np.ndarray, samp_num: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seed 000 ``sampleTrainBatch`` for one behavior, vectorised over the batch.
+
+    Per user ``c = min(samp_num, degree)`` positives drawn with replacement from the user's row
+    and ``c`` negatives drawn uniformly from the items the user has not interacted with in this
+    behavior; a user with no interaction contributes one pair ``(x, x)`` for a random item ``x``
+    (a constant hinge of 1, as in the reference).
+
+    Returns:
+        ``(users [2n], items [2n])`` int32: positives first (in the order of ``users``), then the
+        negatives aligned with them.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    degree = np.diff(matrix.indptr)[users]
+    counts = np.where(degree > 0, np.minimum(samp_num, degree), 1)
+    pair_users = np.repeat(users, counts)
+    pair_degree = np.repeat(degree, counts)
+    start = matrix.indptr[pair_users]
+    offsets = np.floor(rng.random(pair_users.size) * np.maximum(pair_degree, 1)).astype(np.int64)
+    positives = np.where(pair_degree > 0, matrix.indices[start + np.minimum(offsets, np.maximum(pair_degree - 1, 0))], 0)
+    empty = pair_degree == 0
+    positives[empty] = rng.integers(0, matrix.shape[1], int(empty.sum()))
+    negatives = positives.copy()
+    has = ~empty
+    if has.any():
+        negatives[has] = sample_negatives(pair_users[has], matrix, rng, _positive_keys(matrix))
+    out_users = np.concatenate([pair_users, pair_users]).astype(np.int32)
+    out_items = np.concatenate([positives, negatives]).astype(np.int32)
+    return out_users, out_items

@@ -1,0 +1,327 @@
+"""MB-GMN: Graph Meta Network for multi-behavior recommendation (Xia et al., SIGIR 2021).
+
+Ports seed 000 ("MB-GMN on BeiBei", section "Model": ``defineModel``, ``metaForSpecialize``,
+``specialize``, ``messagePropagate``, ``lightSelfAttention``, ``metaForPredict``, ``_predict``,
+``prepareModel``). Shapes: ``U`` users, ``I`` items, ``K`` behaviors (target last),
+``h = latdim // 2``, ``d = latdim``.
+
+Forward pass (:meth:`MBGMN.propagate`, the whole graph at once):
+
+1. base embeddings ``E_u [U, h]``, ``E_i [I, h]`` and behavior embeddings ``[K + 1, h]``;
+2. per behavior ``k``: :class:`~tfrec.layers.MetaSpecializer` turns the base embeddings into
+   behavior-specific ``[U, d]`` / ``[I, d]`` (neighbour sums over ``A_k``), then ``gnn_layer``
+   propagation layers ``u <- leaky(A_k @ i) + u``, ``i <- leaky(A_k^T @ u) + i`` over the
+   symmetric-normalised adjacency ``A_k = D_u^-1/2 A D_i^-1/2``; the representation is the sum
+   over layers (layer 0 included);
+3. the all-behavior branch: specialised with the last behavior embedding and the neighbours
+   summed over behaviors; per layer, every behavior's propagation, light self-attention across
+   behaviors (a new ``Q`` per layer and side), summed -- **without** the residual of step 2,
+   as in the reference; summed over layers.
+
+Scores (:class:`~tfrec.layers.MetaPredictor`): for a (source, target) behavior pair the meta
+prediction network generates per-pair weights; scores are multiplied by ``mult`` (100).
+
+Loss (``train_step``): ``sum over source in behaviors + [all], target in behaviors of
+mean(max(0, 1 - (pos - neg)))`` plus ``reg * sum of squares`` of every weight the reference
+regularises (base embeddings, every meta and attention kernel, the generator biases; not the
+behavior embeddings nor the plain biases). Adam (epsilon 1e-8, TF1's form, which Keras 3's Adam
+also uses) with staircase exponential decay 0.96 every ``trnNum // batch`` steps.
+
+Quirks of the reference and what tfrec does (see also ``tfrec.data.multibehavior``):
+
+* a user with no positives in a behavior contributes one (item, same item) pair: a constant
+  hinge of 1 with no gradient. Reproduced (it shifts the loss, not the gradients).
+* training positives are drawn with replacement. Reproduced.
+* the all-behavior branch has no residual between layers. Reproduced.
+* test negatives: the reference redraws 99 unseeded negatives at every evaluation from the items
+  the user did not buy, which can include the held-out item. tfrec fixes them by the seed and
+  excludes the held-out item (the data loader's job); scoring and ranking are otherwise identical.
+
+The normalised adjacencies are model state (non-trainable int32 / float32 variables built once
+by :meth:`set_graph`), so a saved ``.keras`` model reloads without the dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tfrec import _backend  # noqa: F401
+import keras
+import tensorflow as tf
+
+from tfrec.data.graphs import coo_arrays, symmetric_normalized
+from tfrec.layers.attention import LightSelfAttention
+from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
+from tfrec.models.base import split_user_item
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class MBGMN(keras.Model):
+    """Multi-behavior graph meta network.
+
+    Args:
+        num_users, num_items: catalogue size.
+        num_behaviors: ``K``; the last behavior is the target.
+        adjacency_nnz: interactions per behavior (sizes of the stored graph).
+        latdim: ``d``; base embeddings have ``d // 2`` (seed 000 ``--latdim 32``).
+        rank: rank of the meta-generated transforms (``--rank 4``; 2 for Tmall).
+        gnn_layer: propagation layers (``--gnn_layer 2``).
+        att_head: heads of the behavior self-attention (``--att_head 2``).
+        reg: L2 weight (``--reg 1e-2``).
+        mult: score multiplier (``--mult 100``).
+        leaky: leaky-ReLU slope (0.1).
+
+    Example:
+        >>> model = MBGMN.from_data(data)            # data: tfrec.data.types.MultiBehavior
+        >>> model.predict((user_ids, item_ids))      # target-behavior scores, [B]
+
+    References:
+        Seed 000; Xia et al., "Graph Meta Network for Multi-Behavior Recommendation", SIGIR 2021;
+        github.com/akaxlh/MB-GMN.
+    """
+
+    output_name = "score"  # the SavedModel's score signature returns raw scores, not probabilities
+
+    def __init__(
+        self,
+        num_users: int,
+        num_items: int,
+        num_behaviors: int,
+        adjacency_nnz: Sequence[int],
+        latdim: int = 32,
+        rank: int = 4,
+        gnn_layer: int = 2,
+        att_head: int = 2,
+        reg: float = 1e-2,
+        mult: float = 100.0,
+        leaky: float = 0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (("num_users", num_users), ("num_items", num_items), ("num_behaviors", num_behaviors),
+                            ("latdim", latdim), ("rank", rank), ("gnn_layer", gnn_layer), ("att_head", att_head)):
+            if int(value) != value or value <= 0:
+                raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+        if latdim % 2 or latdim % att_head:
+            raise ValueError(f"`latdim` ({latdim}) must be even and divisible by `att_head` ({att_head})")
+        if len(adjacency_nnz) != num_behaviors:
+            raise ValueError(f"`adjacency_nnz` needs one size per behavior ({num_behaviors}); got {list(adjacency_nnz)}")
+        if reg < 0:
+            raise ValueError(f"`reg` must be >= 0; got {reg!r}")
+        self.num_users, self.num_items, self.num_behaviors = int(num_users), int(num_items), int(num_behaviors)
+        self.adjacency_nnz = [int(n) for n in adjacency_nnz]
+        self.latdim, self.rank, self.gnn_layer, self.att_head = int(latdim), int(rank), int(gnn_layer), int(att_head)
+        self.reg, self.mult, self.leaky = float(reg), float(mult), float(leaky)
+        self.specializer = MetaSpecializer(self.latdim // 2, self.rank, self.leaky, name="meta_specializer")
+        self.predictor = MetaPredictor(self.latdim, self.mult, self.leaky, name="meta_predictor")
+        self.user_attention = [LightSelfAttention(self.att_head, name=f"user_attention_{l}") for l in range(self.gnn_layer)]
+        self.item_attention = [LightSelfAttention(self.att_head, name=f"item_attention_{l}") for l in range(self.gnn_layer)]
+        self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "hinge", "l2")}
+
+    # ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_data(cls, data, **hyperparameters) -> "MBGMN":
+        """Build for :class:`~tfrec.data.types.MultiBehavior` data and load its graph."""
+        model = cls(
+            num_users=data.num_users,
+            num_items=data.num_items,
+            num_behaviors=len(data.behaviors),
+            adjacency_nnz=[m.nnz for m in data.matrices],
+            **hyperparameters,
+        )
+        model.build()
+        model.set_graph(data.matrices)
+        return model
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        h, d, k = self.latdim // 2, self.latdim, self.num_behaviors
+        self.user_embedding = self.add_weight(name="user_embedding", shape=(self.num_users, h), initializer="glorot_uniform")
+        self.item_embedding = self.add_weight(name="item_embedding", shape=(self.num_items, h), initializer="glorot_uniform")
+        self.behavior_embedding = self.add_weight(name="behavior_embedding", shape=(k + 1, h), initializer="glorot_uniform")
+        self.graph = []
+        for b, nnz in enumerate(self.adjacency_nnz):
+            state = {}
+            for name, dtype in (("rows", "int32"), ("cols", "int32"), ("values", "float32"),
+                                ("t_rows", "int32"), ("t_cols", "int32"), ("t_values", "float32")):
+                state[name] = self.add_weight(name=f"graph_{b}_{name}", shape=(nnz,), dtype=dtype, initializer="zeros", trainable=False)
+            self.graph.append(state)
+        self.specializer.build()
+        self.predictor.build()
+        for layer in self.user_attention + self.item_attention:
+            layer.build((None, k, d))
+        self.built = True
+
+    def set_graph(self, matrices) -> None:
+        """Store the symmetric-normalised adjacency of each behavior (``[U, I]`` CSR matrices)."""
+        if len(matrices) != self.num_behaviors:
+            raise ValueError(f"expected {self.num_behaviors} behavior matrices; got {len(matrices)}")
+        for b, (matrix, state) in enumerate(zip(matrices, self.graph)):
+            if matrix.shape != (self.num_users, self.num_items) or matrix.nnz != self.adjacency_nnz[b]:
+                raise ValueError(
+                    f"behavior {b}: matrix {matrix.shape} with {matrix.nnz} interactions does not match the model "
+                    f"({self.num_users}, {self.num_items}) with {self.adjacency_nnz[b]}"
+                )
+            normalized = symmetric_normalized(matrix)
+            for prefix, part in (("", normalized), ("t_", normalized.T)):
+                rows, cols, values = coo_arrays(part)
+                state[prefix + "rows"].assign(rows)
+                state[prefix + "cols"].assign(cols)
+                state[prefix + "values"].assign(values)
+
+    def _adjacency(self, b: int) -> tuple[tf.SparseTensor, tf.SparseTensor]:
+        state = self.graph[b]
+
+        def sparse(rows, cols, values, shape):
+            indices = tf.cast(tf.stack([rows, cols], axis=1), tf.int64)
+            return tf.SparseTensor(indices, values, shape)
+
+        forward = sparse(state["rows"], state["cols"], state["values"], (self.num_users, self.num_items))
+        backward = sparse(state["t_rows"], state["t_cols"], state["t_values"], (self.num_items, self.num_users))
+        return forward, backward
+
+    # ----------------------------------------------------------------------------------------
+    def propagate(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """Representations of every user and item for each behavior and for all behaviors.
+
+        Returns:
+            ``user_reps [K + 1, U, d]`` and ``item_reps [K + 1, I, d]``; index ``K`` is the
+            all-behavior branch.
+        """
+        users0, items0 = self.user_embedding, self.item_embedding
+        graphs = [self._adjacency(b) for b in range(self.num_behaviors)]
+        matmul = tf.sparse.sparse_dense_matmul
+        user_neighbors = [matmul(a, items0) for a, _ in graphs]
+        item_neighbors = [matmul(at, users0) for _, at in graphs]
+        user_reps, item_reps = [], []
+        for b, (a, at) in enumerate(graphs):
+            users, items = self.specializer(users0, items0, self.behavior_embedding[b], user_neighbors[b], item_neighbors[b])
+            user_layers, item_layers = [users], [items]
+            for _ in range(self.gnn_layer):
+                new_users = leaky_relu(matmul(a, item_layers[-1]), self.leaky) + user_layers[-1]
+                new_items = leaky_relu(matmul(at, user_layers[-1]), self.leaky) + item_layers[-1]
+                user_layers.append(new_users)
+                item_layers.append(new_items)
+            user_reps.append(tf.add_n(user_layers))
+            item_reps.append(tf.add_n(item_layers))
+        users, items = self.specializer(
+            users0, items0, self.behavior_embedding[self.num_behaviors], tf.add_n(user_neighbors), tf.add_n(item_neighbors)
+        )
+        user_layers, item_layers = [users], [items]
+        for layer in range(self.gnn_layer):
+            per_user = tf.stack([leaky_relu(matmul(a, item_layers[-1]), self.leaky) for a, _ in graphs], axis=1)
+            per_item = tf.stack([leaky_relu(matmul(at, user_layers[-1]), self.leaky) for _, at in graphs], axis=1)
+            user_layers.append(tf.reduce_sum(self.user_attention[layer](per_user), axis=1))
+            item_layers.append(tf.reduce_sum(self.item_attention[layer](per_item), axis=1))
+        user_reps.append(tf.add_n(user_layers))
+        item_reps.append(tf.add_n(item_layers))
+        return tf.stack(user_reps), tf.stack(item_reps)
+
+    def pair_scores(self, user_reps, item_reps, users, items, target: int, sources=None) -> tf.Tensor:
+        """Scores of (user, item) pairs for behavior ``target`` from each source behavior.
+
+        Args:
+            user_reps, item_reps: from :meth:`propagate`.
+            users, items: ``[N]`` ids.
+            target: target behavior index.
+            sources: source indices (default: every behavior and the all-behavior branch).
+
+        Returns:
+            ``[S, N]`` scores, one row per source.
+        """
+        sources = list(range(self.num_behaviors + 1)) if sources is None else list(sources)
+        source_users = tf.gather(tf.gather(user_reps, sources), users, axis=1)  # [S, N, d]
+        source_items = tf.gather(tf.gather(item_reps, sources), items, axis=1)
+        target_users = tf.gather(user_reps[target], users)  # [N, d]
+        target_items = tf.gather(item_reps[target], items)
+        s, d = len(sources), self.latdim
+        scores = self.predictor(
+            tf.reshape(source_users, [-1, d]),
+            tf.reshape(source_items, [-1, d]),
+            tf.tile(target_users, [s, 1]),
+            tf.tile(target_items, [s, 1]),
+        )
+        return tf.reshape(scores, [s, -1])
+
+    def target_scores(self, user_reps, item_reps, users, items) -> tf.Tensor:
+        """``[N]`` scores for the target behavior from the all-behavior branch (what the
+        reference evaluates: ``targetPreds``)."""
+        return self.pair_scores(user_reps, item_reps, users, items, self.num_behaviors - 1, [self.num_behaviors])[0]
+
+    def call(self, inputs, training=False):
+        """``(user_ids [B], item_ids [B])`` -> target-behavior scores ``[B]`` (propagates the graph)."""
+        users, items = split_user_item(inputs)
+        user_reps, item_reps = self.propagate()
+        return self.target_scores(user_reps, item_reps, users, items)
+
+    def score(self, user_ids, item_ids, reps=None):
+        """Ranking scores for ``user_ids [B]`` against ``item_ids [B, C]`` -> ``[B, C]``.
+
+        Pass ``reps = model.propagate()`` to score many batches against one propagation.
+        """
+        user_reps, item_reps = self.propagate() if reps is None else reps
+        item_ids = tf.cast(item_ids, tf.int32)
+        shape = tf.shape(item_ids)
+        users = tf.repeat(tf.cast(user_ids, tf.int32), shape[1])
+        return tf.reshape(self.target_scores(user_reps, item_reps, users, tf.reshape(item_ids, [-1])), shape)
+
+    # ----------------------------------------------------------------------------------------
+    def regularized_weights(self) -> list:
+        """Every weight the reference adds to its L2 term (``reg=True`` / ``biasReg=True``)."""
+        weights = [self.user_embedding, self.item_embedding]
+        weights += self.specializer.regularized_weights + self.predictor.regularized_weights
+        for layer in self.user_attention + self.item_attention:
+            weights += layer.regularized_weights
+        return weights
+
+    def compute_losses(self, batch) -> dict[str, tf.Tensor]:
+        """``{"loss", "hinge", "l2"}`` for a batch ``{"users_k": [2n_k], "items_k": [2n_k]}``
+        (positives first, then as many negatives, for each behavior ``k``)."""
+        user_reps, item_reps = self.propagate()
+        hinge = 0.0
+        for target in range(self.num_behaviors):
+            users = tf.cast(batch[f"users_{target}"], tf.int32)
+            items = tf.cast(batch[f"items_{target}"], tf.int32)
+            half = tf.shape(users)[0] // 2
+            scores = self.pair_scores(user_reps, item_reps, users, items, target)  # [K + 1, 2n]
+            margins = scores[:, :half] - scores[:, half:]
+            hinge += tf.reduce_sum(tf.reduce_mean(tf.nn.relu(1.0 - margins), axis=1))
+        l2 = self.reg * tf.add_n([tf.reduce_sum(tf.square(w)) for w in self.regularized_weights()])
+        return {"loss": hinge + l2, "hinge": hinge, "l2": l2}
+
+    def train_step(self, batch):
+        with tf.GradientTape() as tape:
+            losses = self.compute_losses(batch)
+        gradients = tape.gradient(losses["loss"], self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        for name, value in losses.items():
+            self.loss_trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    def test_step(self, batch):
+        for name, value in self.compute_losses(batch).items():
+            self.loss_trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers.values())
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_users": self.num_users,
+            "num_items": self.num_items,
+            "num_behaviors": self.num_behaviors,
+            "adjacency_nnz": self.adjacency_nnz,
+            "latdim": self.latdim,
+            "rank": self.rank,
+            "gnn_layer": self.gnn_layer,
+            "att_head": self.att_head,
+            "reg": self.reg,
+            "mult": self.mult,
+            "leaky": self.leaky,
+        }
