@@ -13,7 +13,7 @@ from tfrec.data import registry
 from tfrec.data.registry import DatasetSpec, get_dataset, list_datasets, load_dataset
 from tfrec.errors import DataError, UserError
 
-EXPECTED = {"synthetic", "ml-1m", "ml-100k", "ml-1m-ncf", "ratings", "beibei", "tmall-mb", "diginetica", "tmall", "retailrocket"}
+EXPECTED = {"synthetic", "ml-1m", "ml-100k", "ml-1m-ncf", "ratings", "synthetic-mb", "beibei", "tmall-mb", "diginetica", "tmall", "retailrocket"}
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,7 @@ def test_ncf_and_session_urls():
         for s in ("train.rating", "test.rating", "test.negative")
     }
     beibei = get_dataset("beibei")
-    assert beibei.task == "multi_behavior" and beibei.loader == "tfrec.data.multibehavior:load_mbgmn"
+    assert beibei.task == "multi_behavior" and beibei.loader == "tfrec.data.multibehavior:load_beibei"
     assert "https://github.com/akaxlh/MB-GMN/raw/main/Datasets/beibei/trn_buy" in {f.url for f in beibei.files}
     for name in ("diginetica", "tmall", "retailrocket"):
         spec = get_dataset(name)
@@ -103,9 +103,9 @@ def test_registry_import_is_light():
 # load_dataset
 # --------------------------------------------------------------------------------------------
 def test_unimplemented_loader(home):
-    with pytest.raises(UserError, match="dataset 'beibei' is registered but its loader is not implemented yet"):
-        load_dataset("beibei", progress=False)
-    assert not (home / "datasets" / "beibei").exists()  # failed before downloading anything
+    with pytest.raises(UserError, match="dataset 'diginetica' is registered but its loader is not implemented yet"):
+        load_dataset("diginetica", progress=False)
+    assert not (home / "datasets" / "diginetica").exists()  # failed before downloading anything
 
 
 @pytest.fixture
