@@ -165,6 +165,8 @@ def models_show(name):
         for key, value in group.items():
             source = spec.sources.get(key, "")
             click.echo(f"  {key:<20} {json.dumps(value):<18} {source}")
+    for data_name, overrides in spec.dataset_defaults.items():
+        click.echo(f"defaults for --data {data_name}: {json.dumps(overrides)}")
 
 
 # --------------------------------------------------------------------------------------------

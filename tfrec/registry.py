@@ -43,6 +43,8 @@ class ModelSpec:
         train_defaults: training settings and their defaults.
         sources: ``{key: where the default comes from}``.
         default_data: dataset used when ``--data`` is not given.
+        dataset_defaults: ``{dataset: {key: value}}`` defaults that differ per dataset in the
+            reference (applied before ``--set`` overrides).
     """
 
     name: str
@@ -54,6 +56,7 @@ class ModelSpec:
     train_defaults: dict
     sources: dict = field(default_factory=dict)
     default_data: str = "synthetic"
+    dataset_defaults: dict = field(default_factory=dict)
 
     def model_class(self):
         module, _, cls = self.builder.partition(":")
@@ -146,10 +149,13 @@ MODELS: dict[str, ModelSpec] = {
                 "top_k": 10,
                 "steps_per_execution": 1,
                 "jit_compile": False,
+                "behaviors": None,
+                "target": None,
+                "test_negatives": "fixed",
             },
             sources={
                 "latdim": "seed 000 --latdim 32 (embeddings latdim // 2)",
-                "rank": "seed 000 --rank 4 (the MB-GMN README uses 2 for Tmall: --set rank=2)",
+                "rank": "seed 000 --rank 4; 2 for Tmall (applied by default with --data tmall-mb)",
                 "gnn_layer": "seed 000 --gnn_layer 2",
                 "att_head": "seed 000 --att_head 2",
                 "reg": "seed 000 --reg 1e-2",
@@ -167,8 +173,13 @@ MODELS: dict[str, ModelSpec] = {
                 "top_k": "seed 000 --shoot 10",
                 "steps_per_execution": "one step per call: each step already runs for seconds",
                 "jit_compile": "off: XLA does not compile the sparse graph products",
+                "behaviors": "the behaviors whose trn_<behavior> files are present, in the dataset's order, target last",
+                "target": "--data interactions only: the target behavior's name in your log",
+                "test_negatives": "'fixed': 99 seeded negatives, never the held-out item; 'reference': seed 000's "
+                "unseeded redraw at every evaluation from the non-bought items (may include the held-out item)",
             },
             default_data="synthetic-mb",
+            dataset_defaults={"tmall-mb": {"rank": 2}},
         ),
     ]
 }
@@ -204,8 +215,8 @@ def parse_value(text: str):
     return text
 
 
-def resolve_hparams(spec: ModelSpec, overrides: dict | None) -> tuple[dict, dict]:
-    """Merge ``overrides`` into the spec's defaults, checking every key.
+def resolve_hparams(spec: ModelSpec, overrides: dict | None, data_name: str | None = None) -> tuple[dict, dict]:
+    """Merge the dataset's defaults, then ``overrides``, into the spec's defaults, checking keys.
 
     Returns:
         ``(model_kwargs, train_settings)``.
@@ -214,7 +225,7 @@ def resolve_hparams(spec: ModelSpec, overrides: dict | None) -> tuple[dict, dict
         UserError: for a key that is neither a constructor argument of the model nor a training
             setting; the message lists the valid keys.
     """
-    overrides = dict(overrides or {})
+    overrides = {**spec.dataset_defaults.get(data_name or "", {}), **(overrides or {})}
     signature = inspect.signature(spec.model_class().__init__)
     constructor = {p for p in signature.parameters if p not in ("self", "kwargs") and p not in DATA_SHAPE_ARGS}
     model_kwargs = dict(spec.model_defaults)

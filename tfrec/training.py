@@ -85,6 +85,8 @@ class MultiBehaviorTask(ImplicitTask):
     def training_data(data, settings, seed: int, first_epoch: int = 0):
         from tfrec.data.pipelines import multibehavior_training_data
 
+        if settings.get("test_negatives", "fixed") not in ("fixed", "reference"):
+            raise UserError(f"--set test_negatives must be 'fixed' or 'reference'; got {settings['test_negatives']!r}")
         return multibehavior_training_data(
             data,
             batch_size=settings["batch_size"],
@@ -102,8 +104,17 @@ class MultiBehaviorTask(ImplicitTask):
         reps = cls._propagate_fns[model]()  # the graph does not change while evaluating: once
         score = cls._score_fns[model]
         k = int(settings.get("top_k", 10))
+        candidates = data.candidates()
+        if settings.get("test_negatives") == "reference":  # seed 000: unseeded, redrawn every time
+            from tfrec.data.sampling import sample_test_negatives
+
+            negatives = sample_test_negatives(
+                data.train, data.test_users, data.test_items, data.test_negatives.shape[1], np.random.default_rng(),
+                exclude_held_out=False,
+            )
+            candidates = np.concatenate([data.test_items[:, None], negatives], axis=1)
         return evaluation.evaluate_sampled(
-            lambda users, items: score(users, items, reps), data.test_users, data.candidates(), ks=(k,), batch_size=batch_size
+            lambda users, items: score(users, items, reps), data.test_users, candidates, ks=(k,), batch_size=batch_size
         )
 
 
@@ -236,8 +247,17 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def _merge_settings(spec: ModelSpec, params: dict | None, explicit: dict) -> tuple[dict, dict]:
-    model_kwargs, settings = resolve_hparams(spec, params)
+def _loader_settings(data_name: str, settings: dict) -> dict:
+    """The training settings that are options of the dataset's loader (``num_test_negatives``,
+    ``behaviors``, ...), left out when unset (``None``)."""
+    from tfrec.data.registry import loader_options
+
+    accepted = loader_options(data_name)
+    return {k: v for k, v in settings.items() if k in accepted and v is not None}
+
+
+def _merge_settings(spec: ModelSpec, params: dict | None, explicit: dict, data_name: str | None = None) -> tuple[dict, dict]:
+    model_kwargs, settings = resolve_hparams(spec, params, data_name)
     settings.update({k: v for k, v in explicit.items() if v is not None})
     for key in ("epochs", "batch_size", "eval_every", "num_negatives"):
         if key in settings and (not isinstance(settings[key], int) or settings[key] <= 0):
@@ -329,17 +349,16 @@ def train(
         A :class:`RunResult`.
     """
     spec = get_model_spec(model)
+    data_name = data or spec.default_data
     model_kwargs, settings = _merge_settings(
-        spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}
+        spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name
     )
     device_name = configure_device(device)
     set_seed(seed)
     task = _task(spec.task)
 
-    data_name = data or spec.default_data
     if dataset is None:
-        load_options = {"num_test_negatives": settings["num_test_negatives"]} if "num_test_negatives" in settings else {}
-        dataset = load_dataset(data_name, data_dir, seed=seed, progress=verbose > 0, **load_options)
+        dataset = load_dataset(data_name, data_dir, seed=seed, progress=verbose > 0, **_loader_settings(data_name, settings))
     if not isinstance(dataset, task.data_type):
         raise UserError(
             f"model {spec.name!r} trains on {task.kind!r} data; dataset {data_name!r} gives "
@@ -450,7 +469,8 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "model", data_dir: str |
     spec = get_model_spec(config["model"])
     task = _task(spec.task)
     settings = config["training"]
-    load_options = {"num_test_negatives": settings["num_test_negatives"]} if "num_test_negatives" in settings else {}
-    dataset = load_dataset(config["data"], data_dir or config.get("data_dir"), seed=config["seed"], **load_options)
+    dataset = load_dataset(
+        config["data"], data_dir or config.get("data_dir"), seed=config["seed"], **_loader_settings(config["data"], settings)
+    )
     model = runs.load_run_model(run_dir, checkpoint)
     return {"test": task.evaluate(model, dataset, settings), "checkpoint": checkpoint, "run_dir": str(run_dir)}

@@ -92,3 +92,26 @@ def test_synthetic_behaviors_are_nested():
     pv, cart, buy = (m.toarray() > 0 for m in data.matrices)
     assert np.all(pv >= cart) and np.all(cart >= buy)
     assert len(data.test_users) == 50 and data.test_negatives.shape == (50, 99)
+
+
+def test_interaction_log_holds_out_the_latest_target(tmp_path):
+    from tfrec.data.multibehavior import load_interactions
+
+    rows = ["user,item,behavior,timestamp"]
+    for user in (10, 20, 30):
+        for item in range(40):
+            rows.append(f"{user},{100 + item},view,{item}")
+        rows += [f"{user},{100 + user // 10},buy,5", f"{user},{110 + user // 10},buy,9", f"{user},{120},cart,3"]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    data = load_interactions(path, seed=0, target="buy", num_test_negatives=5)
+    assert data.behaviors == ("view", "cart", "buy")
+    assert data.test_users.tolist() == [0, 1, 2]
+    assert data.test_items.tolist() == [11, 12, 13]  # items 111, 112, 113 (ids from 100 = 0)
+    buy = data.matrices[-1].toarray()
+    assert buy[0, 1] == 1 and buy[0, 11] == 0  # the earlier buy stays in training, the latest is held out
+    with pytest.raises(DataError, match="target behavior 'click' does not occur; behaviors in the file: view, buy, cart"):
+        load_interactions(path, target="click")
+    path.write_text("user,item,behavior\n1,2,buy\n1,x,buy\n")
+    with pytest.raises(DataError, match=r"log.csv, line 3"):
+        load_interactions(path, target="buy")

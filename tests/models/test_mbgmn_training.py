@@ -62,3 +62,22 @@ def test_cli_train_evaluate_export(tmp_path):
 def test_unknown_behavior_is_a_clear_cli_error(tmp_path):
     result = CliRunner().invoke(main, ["train", "--model", "mbgmn", "--data", "beibei", "--data-dir", str(tmp_path), "--quiet"])
     assert result.exit_code == 2 and "trn_buy" in result.output
+
+
+def test_cli_trains_on_a_users_interaction_log(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = ["user,item,behavior,timestamp"]
+    for user in range(30):
+        for t, item in enumerate(rng.choice(150, size=25, replace=False)):
+            behavior = "buy" if t % 5 == 0 else ("cart" if t % 3 == 0 else "view")
+            rows.append(f"{user},{item},{behavior},{t}")
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    args = ["train", "--model", "mbgmn", "--data", "interactions", "--data-dir", str(log), "--epochs", "1", "--quiet",
+            "--device", "cpu", "--output", str(tmp_path / "run"), "--set", "latdim=8", "--set", "trn_num=30"]
+    missing = CliRunner().invoke(main, args)
+    assert missing.exit_code == 2 and "--set target=NAME" in missing.output
+    trained = CliRunner().invoke(main, args + ["--set", "target=buy", "--set", "behaviors=view,buy"])
+    assert trained.exit_code == 0, trained.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model_config"]["num_behaviors"] == 2

@@ -159,14 +159,119 @@ def load_mbgmn(
     )
 
 
-def load_beibei(path: Path, **options) -> MultiBehavior:
+def load_beibei(path: Path, *, seed: int = 0, behaviors=None, num_test_negatives: int = 99) -> MultiBehavior:
     """BeiBei (behaviors ``pv, cart, buy``; those present are used)."""
-    return load_mbgmn(path, all_behaviors=("pv", "cart", "buy"), name="beibei", **options)
+    return load_mbgmn(
+        path, seed=seed, behaviors=behaviors, all_behaviors=("pv", "cart", "buy"), num_test_negatives=num_test_negatives, name="beibei"
+    )
 
 
-def load_tmall_mb(path: Path, **options) -> MultiBehavior:
+def load_tmall_mb(path: Path, *, seed: int = 0, behaviors=None, num_test_negatives: int = 99) -> MultiBehavior:
     """Tmall in MB-GMN's preprocessing (behaviors ``pv, fav, cart, buy``)."""
-    return load_mbgmn(path, all_behaviors=("pv", "fav", "cart", "buy"), name="tmall-mb", **options)
+    return load_mbgmn(
+        path, seed=seed, behaviors=behaviors, all_behaviors=("pv", "fav", "cart", "buy"),
+        num_test_negatives=num_test_negatives, name="tmall-mb",
+    )
+
+
+def load_interactions(
+    path: Path, *, seed: int = 0, target: str | None = None, behaviors=None, num_test_negatives: int = 99
+) -> MultiBehavior:
+    """A user's interaction log: CSV/TSV rows ``user,item,behavior[,timestamp]`` (header or not).
+
+    Users and items are re-indexed by sorted original id. Behaviors are ``behaviors`` in that
+    order (target last) if given, else in order of first appearance with ``target`` moved last.
+    Each user's latest ``target`` interaction (largest timestamp; the last such row in the file
+    without timestamps; the first row among equal timestamps) is held out from the target matrix
+    only; a user with a single target interaction keeps it and has no test item.
+
+    Raises:
+        DataError: a malformed row (file and line), a missing ``--set target=...``, or a target or
+            behavior that does not occur in the file.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.name.startswith("interactions."))
+        if len(files) != 1:
+            raise DataError(f"{path}: expected exactly one interactions.csv / interactions.tsv file")
+        path = files[0]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise DataError(f"{path}: the file is empty; expected rows of user,item,behavior[,timestamp]")
+    first = next(i for i, line in enumerate(lines) if line.strip())
+    sep = "\t" if "\t" in lines[first] else ","
+    fields = lines[first].split(sep)
+    header = not fields[0].strip().lstrip("-").isdigit()
+    try:
+        frame = pd.read_csv(path, sep=sep, header=None, skiprows=first + int(header), dtype=str, skip_blank_lines=True)
+    except pd.errors.ParserError as error:
+        raise DataError(f"{path}: {error}") from None
+    if frame.shape[1] not in (3, 4):
+        raise DataError(f"{path}: expected 3 or 4 fields (user,item,behavior[,timestamp]); got {frame.shape[1]}")
+    numeric = [0, 1] + ([3] if frame.shape[1] == 4 else [])
+    values = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1).to_numpy() | frame[2].isna().to_numpy()
+    if bad.any():
+        data_lines = [i for i in range(first + int(header), len(lines)) if lines[i].strip()]
+        line = data_lines[int(np.flatnonzero(bad)[0])] + 1
+        raise DataError(f"{path}, line {line}: expected user,item,behavior[,timestamp] with numeric ids; got {lines[line - 1]!r}")
+    found = list(dict.fromkeys(frame[2].str.strip()))
+    if target is None:
+        raise DataError(f"{path}: name the target behavior with --set target=NAME (behaviors in the file: {', '.join(found)})")
+    if target not in found:
+        raise DataError(f"{path}: target behavior {target!r} does not occur; behaviors in the file: {', '.join(found)}")
+    chosen = _parse_behaviors(behaviors) or [b for b in found if b != target] + [target]
+    if chosen[-1] != target:
+        chosen = [b for b in chosen if b != target] + [target]
+    for behavior in chosen:
+        if behavior not in found:
+            raise DataError(f"{path}: behavior {behavior!r} does not occur; behaviors in the file: {', '.join(found)}")
+    user_ids, users = np.unique(values[0].to_numpy(np.int64), return_inverse=True)
+    item_ids, items = np.unique(values[1].to_numpy(np.int64), return_inverse=True)
+    behavior = frame[2].str.strip().to_numpy()
+    times = values[3].to_numpy() if 3 in values else np.arange(len(frame), dtype=np.float64)
+    is_target = behavior == target
+    rows = np.flatnonzero(is_target)
+    order = rows[np.lexsort((rows, -times[rows], users[rows]))]  # per user: latest first, then file order
+    first_of_user = np.ones(order.size, dtype=bool)
+    first_of_user[1:] = users[order][1:] != users[order][:-1]
+    counts = np.bincount(users[rows], minlength=len(user_ids))
+    held = order[first_of_user & (counts[users[order]] > 1)]
+    keep = np.ones(len(frame), dtype=bool)
+    keep[held] = False
+    shape = (len(user_ids), len(item_ids))
+    matrices = []
+    for name in chosen:
+        mask = (behavior == name) & keep
+        matrix = sp.csr_matrix((np.ones(mask.sum(), np.float32), (users[mask], items[mask])), shape=shape)
+        matrix.data[:] = 1.0
+        matrices.append(matrix)
+    test_users, test_items = users[held].astype(np.int64), items[held].astype(np.int64)
+    sort = np.argsort(test_users)
+    test_users, test_items = test_users[sort], test_items[sort]
+    train_target = matrices[-1] - matrices[-1].multiply(
+        sp.csr_matrix((np.ones(test_users.size, np.float32), (test_users, test_items)), shape=shape)
+    )
+    train_target.eliminate_zeros()
+    matrices[-1] = train_target.tocsr()
+    negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    return MultiBehavior(
+        name="interactions",
+        num_users=shape[0],
+        num_items=shape[1],
+        behaviors=tuple(chosen),
+        matrices=tuple(matrices),
+        test_users=test_users,
+        test_items=test_items,
+        test_negatives=negatives,
+        info={"source": str(path), "target": target, "split": "leave-latest-target-out"},
+    )
 
 
 def load_synthetic_mb(

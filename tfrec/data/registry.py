@@ -178,6 +178,16 @@ _SPECS: tuple[DatasetSpec, ...] = (
         notes="generated from the seed; takes no --data-dir",
     ),
     DatasetSpec(
+        name="interactions",
+        task="multi_behavior",
+        description="your own multi-behavior log (CSV/TSV user,item,behavior[,timestamp]); --set target=NAME",
+        files=(),
+        required=(),
+        loader="tfrec.data.multibehavior:load_interactions",
+        notes="the latest target interaction of each user is held out; a file, or a folder holding one interactions.csv",
+        user_data=True,
+    ),
+    DatasetSpec(
         name="beibei",
         task="multi_behavior",
         description="BeiBei e-commerce page view / cart / buy (MB-GMN preprocessing)",
@@ -272,6 +282,14 @@ def _import_loader(spec: DatasetSpec):
     if loader is None:
         raise not_yet
     return loader
+
+
+def loader_options(name: str) -> set[str]:
+    """Keyword options the dataset's loader accepts (besides ``seed``), e.g. ``{"behaviors"}``."""
+    import inspect
+
+    parameters = inspect.signature(_import_loader(get_dataset(name))).parameters.values()
+    return {p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.name != "seed"}
 
 
 def load_dataset(

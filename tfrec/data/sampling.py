@@ -109,8 +109,12 @@ def sample_test_negatives(
     test_items: np.ndarray,
     num_negatives: int,
     rng: np.random.Generator,
+    exclude_held_out: bool = True,
 ) -> np.ndarray:
     """Distinct negatives per test user: neither a training positive nor the held-out item.
+
+    With ``exclude_held_out=False`` the held-out item may be drawn too (MB-GMN's reference
+    protocol draws from every item the user did not interact with in training).
 
     Args:
         train: ``[num_users, num_items]`` CSR of training positives.
@@ -133,7 +137,8 @@ def sample_test_negatives(
     held_out = sp.csr_matrix(
         (np.ones(test_users.size, np.float32), (test_users, test_items)), shape=train.shape
     )
-    excluded = ((train != 0).astype(np.float32) + held_out).tocsr()
+    excluded = (train != 0).astype(np.float32)
+    excluded = (excluded + held_out if exclude_held_out else excluded).tocsr()
     counts = np.diff(excluded.indptr)[test_users]
     _check_free_items(counts, num_items, num_negatives, test_users)
     keys = _positive_keys(excluded)
