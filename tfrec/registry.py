@@ -179,7 +179,7 @@ MODELS: dict[str, ModelSpec] = {
                 "unseeded redraw at every evaluation from the non-bought items (may include the held-out item)",
             },
             default_data="synthetic-mb",
-            dataset_defaults={"tmall-mb": {"rank": 2}},
+            dataset_defaults={"tmall-mb": {"rank": 2}, "synthetic-mb": {"epochs": 5}},
         ),
     ]
 }
