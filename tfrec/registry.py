@@ -135,7 +135,7 @@ MODELS: dict[str, ModelSpec] = {
             task="multi_behavior",
             description="Multi-behavior graph meta network (MB-GMN)",
             reference="seed 000 'Model' (defineModel, metaForSpecialize, metaForPredict, prepareModel); Xia et al. 2021",
-            model_defaults={"latdim": 32, "rank": 4, "gnn_layer": 2, "att_head": 2, "reg": 1e-2, "mult": 100.0, "leaky": 0.1},
+            model_defaults={"latdim": 32, "rank": 4, "gnn_layer": 2, "att_head": 2, "reg": 1e-2, "mult": 100.0, "leaky": 0.1, "jit_predictor": True},
             train_defaults={
                 "epochs": 10,
                 "batch_size": 256,
@@ -161,6 +161,7 @@ MODELS: dict[str, ModelSpec] = {
                 "reg": "seed 000 --reg 1e-2",
                 "mult": "seed 000 --mult 100",
                 "leaky": "seed 000 NN Layers: leaky = 0.1",
+                "jit_predictor": "tfrec: XLA for the meta prediction network (execution only, same math)",
                 "epochs": "seed 000 --epoch 10",
                 "batch_size": "seed 000 --batch 256 (users per step)",
                 "lr": "seed 000 --lr 1e-3",

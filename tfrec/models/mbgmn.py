@@ -87,6 +87,8 @@ class MBGMN(keras.Model):
         reg: L2 weight (``--reg 1e-2``).
         mult: score multiplier (``--mult 100``).
         leaky: leaky-ReLU slope (0.1).
+        jit_predictor: compile the meta prediction network with XLA (the sparse graph products
+            stay outside XLA); an execution setting, not part of the math.
 
     Example:
         >>> model = MBGMN.from_data(data)            # data: tfrec.data.types.MultiBehavior
@@ -112,6 +114,7 @@ class MBGMN(keras.Model):
         reg: float = 1e-2,
         mult: float = 100.0,
         leaky: float = 0.1,
+        jit_predictor: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -129,8 +132,9 @@ class MBGMN(keras.Model):
         self.adjacency_nnz = [int(n) for n in adjacency_nnz]
         self.latdim, self.rank, self.gnn_layer, self.att_head = int(latdim), int(rank), int(gnn_layer), int(att_head)
         self.reg, self.mult, self.leaky = float(reg), float(mult), float(leaky)
+        self.jit_predictor = bool(jit_predictor)
         self.specializer = MetaSpecializer(self.latdim // 2, self.rank, self.leaky, name="meta_specializer")
-        self.predictor = MetaPredictor(self.latdim, self.mult, self.leaky, name="meta_predictor")
+        self.predictor = MetaPredictor(self.latdim, self.mult, self.leaky, jit_compile=self.jit_predictor, name="meta_predictor")
         self.user_attention = [LightSelfAttention(self.att_head, name=f"user_attention_{l}") for l in range(self.gnn_layer)]
         self.item_attention = [LightSelfAttention(self.att_head, name=f"item_attention_{l}") for l in range(self.gnn_layer)]
         self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "hinge", "l2")}
@@ -342,4 +346,5 @@ class MBGMN(keras.Model):
             "reg": self.reg,
             "mult": self.mult,
             "leaky": self.leaky,
+            "jit_predictor": self.jit_predictor,
         }
