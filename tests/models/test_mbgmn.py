@@ -183,3 +183,17 @@ def test_invalid_hyperparameters():
         MBGMN(3, 3, 1, [1], latdim=6, att_head=4)
     with pytest.raises(ValueError, match="adjacency_nnz"):
         MBGMN(3, 3, 2, [1])
+
+
+def test_xla_predictor_with_padding_equals_the_plain_one():
+    from tfrec.layers.meta import MetaPredictor, _bucket_size
+
+    assert [int(_bucket_size(n)) for n in (1, 5, 9, 100, 1025)] == [1, 5, 10, 112, 1280]
+    plain, compiled = MetaPredictor(8, jit_compile=False), MetaPredictor(8, jit_compile=True)
+    plain.build(), compiled.build()
+    rng = np.random.default_rng(3)
+    for a, b in zip(plain.weights, compiled.weights):
+        value = rng.normal(scale=0.3, size=a.shape).astype(np.float32)
+        a.assign(value), b.assign(value)
+    rows = [rng.normal(size=(37, 8)).astype(np.float32) for _ in range(4)]
+    np.testing.assert_allclose(compiled(*rows).numpy(), plain(*rows).numpy(), rtol=1e-4, atol=1e-3)

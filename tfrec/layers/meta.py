@@ -101,6 +101,14 @@ class MetaSpecializer(_MetaLayer):
         return {**super().get_config(), "half_dim": self.half_dim, "rank": self.rank, "leaky": self.leaky}
 
 
+def _bucket_size(n: tf.Tensor) -> tf.Tensor:
+    """The smallest multiple of ``2 ** (floor(log2 n) - 2)`` that is at least ``n`` (``n >= 1``)."""
+    n = tf.maximum(n, 1)
+    exponent = tf.cast(tf.math.floor(tf.math.log(tf.cast(n, tf.float64)) / tf.math.log(tf.constant(2.0, tf.float64))), tf.int32)
+    step = tf.bitwise.left_shift(1, tf.maximum(exponent - 2, 0))
+    return (n + step - 1) // step * step
+
+
 class MetaPredictor(_MetaLayer):
     """Per-pair generated prediction network (``metaForPredict`` + ``_predict``).
 
@@ -149,8 +157,15 @@ class MetaPredictor(_MetaLayer):
 
     def call(self, source_users, source_items, target_users, target_items):
         """Args: four ``[N, d]`` tensors. Returns ``[N]`` scores (already times ``mult``)."""
-        scores = self._compiled if self._compiled is not None else self._scores
-        return scores(source_users, source_items, target_users, target_items)
+        if self._compiled is None:
+            return self._scores(source_users, source_items, target_users, target_items)
+        # XLA compiles once per input shape: pad the number of pairs up to one of 4 sizes per
+        # power of two (at most 25% padding) so a training run compiles a handful of programs
+        # rather than one per step. Padded rows are zeros and are sliced off (no gradient).
+        n = tf.shape(source_users)[0]
+        bucket = _bucket_size(n)
+        padded = [tf.pad(t, [[0, bucket - n], [0, 0]]) for t in (source_users, source_items, target_users, target_items)]
+        return self._compiled(*padded)[:n]
 
     def _scores(self, source_users, source_items, target_users, target_items):
         d = self.dim
