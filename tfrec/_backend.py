@@ -22,7 +22,9 @@ if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != "
         f"KERAS_BACKEND={os.environ['KERAS_BACKEND']!r}; import tfrec first or unset KERAS_BACKEND."
     )
 os.environ["KERAS_BACKEND"] = "tensorflow"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# 3 also hides benign C++ "errors" logged mid-run (oneDNN's "supports DT_INT32 only on
+# platforms with AVX-512" notice); failures still raise Python exceptions with their message.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if os.environ.get("TFREC_TF_LOGS") == "1" else "3")
 
 
 @contextlib.contextmanager

@@ -79,7 +79,7 @@ def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, outp
     params = _parse_sets(sets)
     from tfrec.data.registry import get_dataset
 
-    data_name = data or spec.default_data
+    data_name = spec.dataset_name(data)
     get_dataset(data_name)
     if output is None:
         output = Path("runs") / f"{spec.name}-{data_name}-{time.strftime('%Y%m%d-%H%M%S')}"

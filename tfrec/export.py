@@ -22,6 +22,7 @@ interrupted export never leaves a half-written SavedModel.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -74,6 +75,12 @@ def export_saved_model(model: keras.Model, out_dir: str | Path, *, overwrite: bo
     if not hasattr(model, "num_items"):
         raise UserError(f"model {type(model).__name__} has no user-item serving signature to export")
     endpoints = _user_item_endpoints(model)
+    # models that cache derived tensors for speed (MB-GMN's CSR graph) trace from their variables
+    with getattr(model, "without_graph_cache", contextlib.nullcontext)():
+        return _write_archive(model, endpoints, out_dir, metadata)
+
+
+def _write_archive(model, endpoints: dict, out_dir: Path, metadata: dict | None) -> Path:
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, fn in endpoints.items():

@@ -45,6 +45,8 @@ class ModelSpec:
         default_data: dataset used when ``--data`` is not given.
         dataset_defaults: ``{dataset: {key: value}}`` defaults that differ per dataset in the
             reference (applied before ``--set`` overrides).
+        dataset_aliases: ``{name: registered dataset}`` for names that mean a different
+            registered dataset for this model (``--data tmall`` is ``tmall-mb`` for MB-GMN).
     """
 
     name: str
@@ -57,6 +59,12 @@ class ModelSpec:
     sources: dict = field(default_factory=dict)
     default_data: str = "synthetic"
     dataset_defaults: dict = field(default_factory=dict)
+    dataset_aliases: dict = field(default_factory=dict)
+
+    def dataset_name(self, data: str | None) -> str:
+        """The registered dataset ``--data data`` means for this model (its default if ``None``)."""
+        name = data or self.default_data
+        return self.dataset_aliases.get(name, name)
 
     def model_class(self):
         module, _, cls = self.builder.partition(":")
@@ -181,6 +189,7 @@ MODELS: dict[str, ModelSpec] = {
             },
             default_data="synthetic-mb",
             dataset_defaults={"tmall-mb": {"rank": 2}, "synthetic-mb": {"epochs": 5}},
+            dataset_aliases={"tmall": "tmall-mb"},
         ),
     ]
 }
@@ -250,7 +259,10 @@ def build_model(name: str, data, **overrides):
     spec = get_model_spec(name)
     model_kwargs, _ = resolve_hparams(spec, overrides)
     shape_args = {key: getattr(data, key) for key in DATA_SHAPE_ARGS if hasattr(data, key)}
+    cls = spec.model_class()
     try:
-        return spec.model_class()(**shape_args, **model_kwargs)
+        if hasattr(cls, "from_data"):  # models whose shape comes from more than the catalogue
+            return cls.from_data(data, **model_kwargs)
+        return cls(**shape_args, **model_kwargs)
     except (ValueError, TypeError) as error:
         raise UserError(f"invalid hyperparameter for model {spec.name!r}: {error}") from None

@@ -99,6 +99,7 @@ class MultiBehaviorTask(ImplicitTask):
     @classmethod
     def evaluate(cls, model, data, settings, batch_size: int = 1024) -> dict[str, float]:
         if model not in cls._score_fns:
+            model.cache_graph()  # CSR adjacencies built once, captured by the functions below
             cls._propagate_fns[model] = tf.function(model.propagate)
             cls._score_fns[model] = tf.function(model.score, reduce_retracing=True)
         reps = cls._propagate_fns[model]()  # the graph does not change while evaluating: once
@@ -349,7 +350,7 @@ def train(
         A :class:`RunResult`.
     """
     spec = get_model_spec(model)
-    data_name = data or spec.default_data
+    data_name = spec.dataset_name(data)
     model_kwargs, settings = _merge_settings(
         spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name
     )

@@ -53,6 +53,9 @@ def test_bad_inputs_name_the_file(mb_dir):
     _dump(mb_dir / "trn_cart", sp.csr_matrix((6, 150), dtype=np.int32))
     with pytest.raises(DataError, match="trn_cart: behavior 'cart' has no interactions"):
         load_mbgmn(mb_dir)
+    (mb_dir / "trn_buy").unlink()  # without the target, behaviors must be named explicitly
+    with pytest.raises(DataError, match="trn_buy: the target behavior 'buy' is missing.*--set behaviors="):
+        load_mbgmn(mb_dir)
 
 
 def test_test_item_out_of_range(mb_dir):
@@ -75,16 +78,16 @@ def test_sampler_follows_the_reference_rules():
     matrix = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0]], np.float32))
     users, items = sample_behavior_pairs(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
     n = len(users) // 2
-    assert n == 2 + 1 + 3  # min(samp_num, degree), and one pair for the user without interactions
+    assert n == 2 + 0 + 3  # min(samp_num, degree): the user without interactions adds no pair
     np.testing.assert_array_equal(users[:n], users[n:])
-    assert users[:n].tolist() == [0, 0, 1, 2, 2, 2]
+    assert users[:n].tolist() == [0, 0, 2, 2, 2]
     dense = matrix.toarray()
-    has = users[:n] != 1
-    assert np.all(dense[users[:n][has], items[:n][has]] == 1)  # positives are positives
-    assert np.all(dense[users[n:][has], items[n:][has]] == 0)  # negatives are not
-    assert items[2] == items[n + 2]  # the empty user's (x, x) pair
+    assert np.all(dense[users[:n], items[:n]] == 1)  # positives are positives
+    assert np.all(dense[users[n:], items[n:]] == 0)  # negatives are not
     again = sample_behavior_pairs(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
     np.testing.assert_array_equal(items, again[1])
+    users, items = sample_behavior_pairs(matrix, np.array([1, 1]), 3, np.random.default_rng(0))
+    assert users.shape == items.shape == (0,)
 
 
 def test_synthetic_behaviors_are_nested():

@@ -160,6 +160,24 @@ def test_scores_and_loss_match_numpy(model_and_graph):
     np.testing.assert_allclose(model.predict((users, items), verbose=0), expected, rtol=2e-4, atol=1e-3)
 
 
+def test_a_behavior_without_pairs_adds_nothing(model_and_graph):
+    model, matrices = model_and_graph
+    rng = np.random.default_rng(2)
+    ref_users, ref_items = _numpy_reference(model, matrices)
+    batch, expected_hinge = {}, 0.0
+    for target in range(K):
+        n = 0 if target == 0 else 3
+        users = np.tile(rng.integers(0, U, n), 2).astype(np.int32)
+        items = rng.integers(0, I, 2 * n).astype(np.int32)
+        batch[f"users_{target}"], batch[f"items_{target}"] = users, items
+        for source in range(K + 1) if n else []:
+            preds = _numpy_predict(model, ref_users[source][users], ref_items[source][items], ref_users[target][users], ref_items[target][items])
+            expected_hinge += np.mean(np.maximum(0.0, 1.0 - (preds[:n] - preds[n:])))
+    losses = model.compute_losses(batch)
+    assert np.isfinite(float(losses["loss"]))
+    assert float(losses["hinge"]) == pytest.approx(expected_hinge, rel=2e-4)
+
+
 def test_regularised_weights_are_the_references(model_and_graph):
     model, _ = model_and_graph
     names = {w.path.split("/")[-1] for w in model.regularized_weights()}

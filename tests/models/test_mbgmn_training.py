@@ -34,6 +34,18 @@ def test_fit_lowers_the_loss_and_evaluates(tiny_mb):
     assert result.metrics["test"]["HR@10"] == pytest.approx(np.mean(ranks < 10))
 
 
+def test_in_memory_model_with_cached_graph_exports(tiny_mb, tmp_path):
+    import tensorflow as tf
+
+    model = tfrec.build_model("mbgmn", tiny_mb, latdim=8)  # from_data caches the CSR graph
+    users, items = np.array([1, 4], np.int32), np.array([2, 9], np.int32)
+    expected = model.predict((users, items), verbose=0)
+    tfrec.export_saved_model(model, tmp_path / "export")
+    served = tf.saved_model.load(str(tmp_path / "export"))
+    np.testing.assert_allclose(served.score(user_id=tf.constant(users), item_id=tf.constant(items))["score"].numpy(), expected, rtol=1e-4)
+    np.testing.assert_allclose(model.predict((users, items), verbose=0), expected, rtol=1e-6)  # cache restored
+
+
 def test_cli_train_evaluate_export(tmp_path):
     runner = CliRunner()
     run = tmp_path / "run"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from tfrec.data.sampling import _positive_keys, sample_negatives, sample_test_negatives
+from tfrec.data.sampling import sample_negatives, sample_test_negatives
 from tfrec.data.types import MultiBehavior
 from tfrec.errors import DataError
 
@@ -114,9 +114,17 @@ def load_mbgmn(
     """
     path = Path(path)
     present = [b for b in all_behaviors if (path / f"trn_{b}").exists()]
-    chosen = _parse_behaviors(behaviors) or present
+    chosen = _parse_behaviors(behaviors)
     if not chosen:
-        raise DataError(f"{path}: no trn_<behavior> files found; expected some of {', '.join('trn_' + b for b in all_behaviors)}")
+        if not present:
+            raise DataError(f"{path}: no trn_<behavior> files found; expected some of {', '.join('trn_' + b for b in all_behaviors)}")
+        if all_behaviors[-1] not in present:  # tst_int holds held-out items of the target behavior
+            raise DataError(
+                f"{path / ('trn_' + all_behaviors[-1])}: the target behavior {all_behaviors[-1]!r} is missing (tst_int "
+                f"holds its held-out items); present: {', '.join(present)}. To train on these anyway, name them "
+                f"with --set behaviors=..., the last one as the target"
+            )
+        chosen = present
     for behavior in chosen:
         if not (path / f"trn_{behavior}").exists():
             raise DataError(
@@ -338,27 +346,22 @@ def sample_behavior_pairs(
 
     Per user ``c = min(samp_num, degree)`` positives drawn with replacement from the user's row
     and ``c`` negatives drawn uniformly from the items the user has not interacted with in this
-    behavior; a user with no interaction contributes one pair ``(x, x)`` for a random item ``x``
-    (a constant hinge of 1, as in the reference).
+    behavior. A user with no interaction in the behavior contributes no pair: the reference
+    draws a placeholder item for it but its copy loop runs ``min(sampNum, 0) = 0`` times, so
+    nothing reaches the loss (seed 000 ``sampleTrainBatch``).
 
     Returns:
         ``(users [2n], items [2n])`` int32: positives first (in the order of ``users``), then the
-        negatives aligned with them.
+        negatives aligned with them. ``n`` is 0 when no user of the batch has the behavior.
     """
     users = np.asarray(users, dtype=np.int64)
     degree = np.diff(matrix.indptr)[users]
-    counts = np.where(degree > 0, np.minimum(samp_num, degree), 1)
+    counts = np.minimum(samp_num, degree)
     pair_users = np.repeat(users, counts)
     pair_degree = np.repeat(degree, counts)
-    start = matrix.indptr[pair_users]
-    offsets = np.floor(rng.random(pair_users.size) * np.maximum(pair_degree, 1)).astype(np.int64)
-    positives = np.where(pair_degree > 0, matrix.indices[start + np.minimum(offsets, np.maximum(pair_degree - 1, 0))], 0)
-    empty = pair_degree == 0
-    positives[empty] = rng.integers(0, matrix.shape[1], int(empty.sum()))
-    negatives = positives.copy()
-    has = ~empty
-    if has.any():
-        negatives[has] = sample_negatives(pair_users[has], matrix, rng, _positive_keys(matrix))
+    offsets = np.minimum(np.floor(rng.random(pair_users.size) * pair_degree).astype(np.int64), pair_degree - 1)
+    positives = matrix.indices[matrix.indptr[pair_users] + offsets]
+    negatives = sample_negatives(pair_users, matrix, rng)
     out_users = np.concatenate([pair_users, pair_users]).astype(np.int32)
     out_items = np.concatenate([positives, negatives]).astype(np.int32)
     return out_users, out_items
