@@ -178,6 +178,32 @@ def test_a_behavior_without_pairs_adds_nothing(model_and_graph):
     assert float(losses["hinge"]) == pytest.approx(expected_hinge, rel=2e-4)
 
 
+def test_repeated_pairs_keep_loss_and_gradients(model_and_graph):
+    """Scores are computed once per distinct pair: repeating every pair must change nothing."""
+    import tensorflow as tf
+
+    model, _ = model_and_graph
+    rng = np.random.default_rng(4)
+    batch, doubled = {}, {}
+    for target in range(K):
+        users, items = np.tile(rng.integers(0, U, 3), 2).astype(np.int32), rng.integers(0, I, 6).astype(np.int32)
+        batch[f"users_{target}"], batch[f"items_{target}"] = users, items
+        # positives repeated, then negatives repeated: the same pairs, each twice
+        doubled[f"users_{target}"] = np.concatenate([users[:3], users[:3], users[3:], users[3:]])
+        doubled[f"items_{target}"] = np.concatenate([items[:3], items[:3], items[3:], items[3:]])
+
+    def loss_and_grads(b):
+        with tf.GradientTape() as tape:
+            loss = model.compute_losses(b)["loss"]
+        return float(loss), [g.numpy() for g in tape.gradient(loss, model.trainable_variables) if g is not None]
+
+    loss, grads = loss_and_grads(batch)
+    loss2, grads2 = loss_and_grads(doubled)
+    assert loss2 == pytest.approx(loss, rel=1e-6)
+    for a, b in zip(grads, grads2):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-7)
+
+
 def test_regularised_weights_are_the_references(model_and_graph):
     model, _ = model_and_graph
     names = {w.path.split("/")[-1] for w in model.regularized_weights()}
@@ -206,7 +232,7 @@ def test_invalid_hyperparameters():
 def test_xla_predictor_with_padding_equals_the_plain_one():
     from tfrec.layers.meta import MetaPredictor, _bucket_size
 
-    assert [int(_bucket_size(n)) for n in (1, 5, 9, 100, 1025)] == [1, 5, 10, 112, 1280]
+    assert [int(_bucket_size(n)) for n in (1, 5, 9, 100, 1025, 1100)] == [1, 5, 9, 100, 1088, 1152]
     plain, compiled = MetaPredictor(8, jit_compile=False), MetaPredictor(8, jit_compile=True)
     plain.build(), compiled.build()
     rng = np.random.default_rng(3)

@@ -102,10 +102,11 @@ class MetaSpecializer(_MetaLayer):
 
 
 def _bucket_size(n: tf.Tensor) -> tf.Tensor:
-    """The smallest multiple of ``2 ** (floor(log2 n) - 2)`` that is at least ``n`` (``n >= 1``)."""
+    """The smallest multiple of ``2 ** (floor(log2 n) - 4)`` that is at least ``n`` (``n >= 1``):
+    at most 1/16 padding, 16 sizes per octave."""
     n = tf.maximum(n, 1)
     exponent = tf.cast(tf.math.floor(tf.math.log(tf.cast(n, tf.float64)) / tf.math.log(tf.constant(2.0, tf.float64))), tf.int32)
-    step = tf.bitwise.left_shift(1, tf.maximum(exponent - 2, 0))
+    step = tf.bitwise.left_shift(1, tf.maximum(exponent - 4, 0))
     return (n + step - 1) // step * step
 
 
@@ -159,8 +160,8 @@ class MetaPredictor(_MetaLayer):
         """Args: four ``[N, d]`` tensors. Returns ``[N]`` scores (already times ``mult``)."""
         if self._compiled is None:
             return self._scores(source_users, source_items, target_users, target_items)
-        # XLA compiles once per input shape: pad the number of pairs up to one of 4 sizes per
-        # power of two (at most 25% padding) so a training run compiles a handful of programs
+        # XLA compiles once per input shape: pad the number of pairs up to one of 16 sizes per
+        # power of two (at most 6.25% padding) so a training run compiles a handful of programs
         # rather than one per step. Padded rows are zeros and are sliced off (no gradient).
         n = tf.shape(source_users)[0]
         bucket = _bucket_size(n)
