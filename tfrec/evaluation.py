@@ -143,11 +143,18 @@ def evaluate_sampled(
         raise ValueError(
             f"candidates must be [T, 1 + N] with T = len(users) = {len(users)}; got {candidates.shape}"
         )
+    return ranking_metrics(sampled_ranks_of(score_fn, users, candidates, batch_size=batch_size), ks)
+
+
+def sampled_ranks_of(score_fn: ScoreFn, users: np.ndarray, candidates: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """``[T]`` zero-based ranks of column 0 of ``candidates`` (see :func:`evaluate_sampled`)."""
+    users = np.asarray(users)
+    candidates = np.asarray(candidates)
     ranks = [
         sampled_ranks(score_fn(tf.constant(users[i : i + batch_size]), tf.constant(candidates[i : i + batch_size]))).numpy()
         for i in range(0, len(users), batch_size)
     ]
-    return ranking_metrics(np.concatenate(ranks), ks)
+    return np.concatenate(ranks)
 
 
 def evaluate_full(

@@ -74,7 +74,8 @@ def export_saved_model(model: keras.Model, out_dir: str | Path, *, overwrite: bo
         raise UserError(f"{out_dir} already exists; choose another folder or pass --overwrite")
     if not hasattr(model, "num_items"):
         raise UserError(f"model {type(model).__name__} has no user-item serving signature to export")
-    endpoints = _user_item_endpoints(model)
+    # models with other inputs than (user, item) -- AttRec's history -- bring their own signatures
+    endpoints = model.serving_endpoints() if hasattr(model, "serving_endpoints") else _user_item_endpoints(model)
     # models that cache derived tensors for speed (MB-GMN's CSR graph) trace from their variables
     with getattr(model, "without_graph_cache", contextlib.nullcontext)():
         return _write_archive(model, endpoints, out_dir, metadata)

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from tfrec import evaluation, runs
 from tfrec.data.registry import load_dataset
-from tfrec.data.types import ImplicitFeedback, MultiBehavior
+from tfrec.data.types import ImplicitFeedback, MultiBehavior, SequenceData
 from tfrec.devices import configure_device
 from tfrec.errors import UserError
 from tfrec.registry import ModelSpec, get_model_spec, resolve_hparams
@@ -119,7 +119,48 @@ class MultiBehaviorTask(ImplicitTask):
         )
 
 
-TASKS = {task.kind: task for task in (ImplicitTask, MultiBehaviorTask)}
+class SequenceTask:
+    """Next-item sequences (AttRec): (user, history, next item, negative) examples for training;
+    each test user's next item against its sampled negatives, scored with its history."""
+
+    kind = "sequences"
+    data_type = SequenceData
+    _score_fns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def training_data(data, settings, seed: int, first_epoch: int = 0):
+        from tfrec.data.pipelines import sequence_training_data
+
+        return sequence_training_data(
+            data, batch_size=settings["batch_size"], seed=seed, first_epoch=first_epoch,
+            resample_negatives=bool(settings.get("resample_negatives", False)),
+        )
+
+    @classmethod
+    def evaluate(cls, model, data, settings, batch_size: int = 1024) -> dict[str, float]:
+        score = cls._score_fns.get(model)
+        if score is None:
+            score = cls._score_fns[model] = tf.function(model.score, reduce_retracing=True)
+        users = tf.constant(data.test_users)
+        histories = tf.constant(data.test_histories)
+
+        def score_rows(rows, items):  # evaluate_sampled passes row numbers as the "users"
+            return score(tf.gather(users, rows), tf.gather(histories, rows), items)
+
+        k = int(settings.get("top_k", 10))
+        rows = np.arange(len(data.test_users), dtype=np.int32)
+        ranks = evaluation.sampled_ranks_of(score_rows, rows, data.candidates(), batch_size=batch_size)
+        return {**evaluation.ranking_metrics(ranks, ks=(k,)), "MRR": float(np.mean(1.0 / (ranks + 1.0)))}
+
+    @staticmethod
+    def popularity_baseline(data, settings) -> dict[str, float]:
+        scores = data.item_popularity().astype(np.float32)[data.candidates()]
+        ranks = evaluation.sampled_ranks(scores).numpy()
+        k = int(settings.get("top_k", 10))
+        return {**evaluation.ranking_metrics(ranks, ks=(k,)), "MRR": float(np.mean(1.0 / (ranks + 1.0)))}
+
+
+TASKS = {task.kind: task for task in (ImplicitTask, MultiBehaviorTask, SequenceTask)}
 
 
 def _task(kind: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import dataclasses
 import sys
 import types
 
@@ -102,10 +103,12 @@ def test_registry_import_is_light():
 # --------------------------------------------------------------------------------------------
 # load_dataset
 # --------------------------------------------------------------------------------------------
-def test_unimplemented_loader(home):
-    with pytest.raises(UserError, match="dataset 'diginetica' is registered but its loader is not implemented yet"):
-        load_dataset("diginetica", progress=False)
-    assert not (home / "datasets" / "diginetica").exists()  # failed before downloading anything
+def test_unimplemented_loader(home, monkeypatch):
+    spec = dataclasses.replace(registry.get_dataset("diginetica"), name="future", loader="tfrec.data._not_written:load")
+    monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, "future": spec})
+    with pytest.raises(UserError, match="dataset 'future' is registered but its loader is not implemented yet"):
+        load_dataset("future", progress=False)
+    assert not (home / "datasets" / "future").exists()  # failed before downloading anything
 
 
 @pytest.fixture

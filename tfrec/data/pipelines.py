@@ -195,3 +195,59 @@ def multibehavior_training_data(
     dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
     return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+
+
+def sequence_training_data(
+    data,
+    *,
+    batch_size: int,
+    seed: int,
+    first_epoch: int = 0,
+    resample_negatives: bool = False,
+) -> TrainingData:
+    """AttRec training batches (seed 001: ``model.fit(train_X, batch_size=1024)``, shuffled).
+
+    Every epoch is a fresh permutation of the training examples (``fit``'s ``shuffle=True``);
+    the negatives are the ones drawn once when the data was built, as the reference's, unless
+    ``resample_negatives`` draws new ones every epoch (from ``default_rng([seed, epoch])``).
+
+    Returns:
+        :class:`TrainingData` whose dataset yields ``{"user_id" [B], "history" [B, L],
+        "pos_item" [B], "neg_item" [B]}`` int32.
+    """
+    from tfrec.data.sampling import sample_negatives
+
+    shifted = data.user_items[:, 1:].tocsr() if resample_negatives else None
+    steps = math.ceil(data.num_train / batch_size)
+
+    def sample(epoch: int):
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(data.num_train)
+        negatives = data.train_negatives
+        if resample_negatives:
+            negatives = (sample_negatives(data.train_users, shifted, rng) + 1).astype(np.int32)
+        return data.train_users[order], data.train_histories[order], data.train_items[order], negatives[order]
+
+    sampler = EpochSampler(sample, first_epoch)
+    length = data.maxlen
+
+    def epoch_batches(_):
+        users, histories, positives, negatives = tf.numpy_function(sampler.take, [], (tf.int32,) * 4)
+        histories = tf.reshape(histories, [-1, length])
+        full = tf.size(users) // batch_size * batch_size
+
+        def head(t, shape):
+            return tf.reshape(t[:full], [-1, batch_size, *shape])
+
+        def as_batch(u, h, p, n):
+            return {"user_id": u, "history": h, "pos_item": p, "neg_item": n}
+
+        heads = tf.data.Dataset.from_tensor_slices(
+            as_batch(head(users, ()), head(histories, (length,)), head(positives, ()), head(negatives, ()))
+        )
+        tail = tf.data.Dataset.from_tensors(as_batch(users[full:], histories[full:], positives[full:], negatives[full:]))
+        return heads.concatenate(tail.filter(lambda b: tf.size(b["user_id"]) > 0))
+
+    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)

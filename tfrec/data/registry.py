@@ -98,10 +98,12 @@ def _cotrec(name: str, title: str, repo: str, branch: str, shas: tuple[str, str,
         task="sessions",
         description=f"{title} session-based recommendation (COTREC/DHCN preprocessing)",
         files=files,
-        required=("all_train_seq.txt", "train.txt", "test.txt"),
+        required=("all_train_seq.txt", "test.txt"),
         loader="tfrec.data.sessions:load_cotrec",
         homepage="https://github.com/xiaxin1998/COTREC",
-        notes=f"pickled COTREC files, mirrored at https://github.com/{repo} (branch {branch})",
+        notes=f"pickled COTREC files, mirrored at https://github.com/{repo} (branch {branch}); a local "
+        "--data-dir needs all_train_seq.txt and test.txt: without train.txt the training pairs are "
+        "every prefix of each all_train_seq session (the rule train.txt was made by)",
     )
 
 
@@ -169,6 +171,28 @@ _SPECS: tuple[DatasetSpec, ...] = (
         user_data=True,
     ),
     DatasetSpec(
+        name="synthetic-seq",
+        task="sequences",
+        description="small generated item sequences with short- and long-term structure (no download)",
+        files=(),
+        required=(),
+        loader="tfrec.data.sequences:load_synthetic_sequences",
+        notes="generated from the seed; takes no --data-dir",
+    ),
+    DatasetSpec(
+        name="ml-1m-seq",
+        task="sequences",
+        description="MovieLens 1M ratings as per-user time-ordered sequences (AttRec's split)",
+        files=(
+            RemoteFile("ratings.dat", _ML1M_ZIP, "77a7c4b150f588c23bb9e1f068aa996c0b413695", None, "ml-1m/ratings.dat"),
+        ),
+        required=("ratings.dat|ratings.csv",),
+        loader="tfrec.data.sequences:load_ml1m_sequences",
+        homepage="https://grouplens.org/datasets/movielens/1m/",
+        notes="needs timestamps: ratings.dat (UserID::MovieID::Rating::Timestamp) or a ratings.csv with a "
+        "timestamp column; shared/data/ml-1m-half has users 1-2999 with timestamps",
+    ),
+    DatasetSpec(
         name="synthetic-mb",
         task="multi_behavior",
         description="small generated multi-behavior data (view >= cart >= buy, no download)",
@@ -188,6 +212,18 @@ _SPECS: tuple[DatasetSpec, ...] = (
         user_data=True,
     ),
     DatasetSpec(
+        name="sessions",
+        task="sessions",
+        description="your own click log (CSV/TSV session_id,item_id,timestamp), the standard session recipe",
+        files=(),
+        required=(),
+        loader="tfrec.data.sessions:load_session_log",
+        notes="a file, or a folder holding one sessions.csv; sessions of 1 click and items seen fewer than "
+        "5 times are dropped, sessions ending in the last 7 days (--set test_days=...) are the test set; "
+        "timestamps are Unix seconds (--set time_unit=ms) or ISO 8601 dates",
+        user_data=True,
+    ),
+    DatasetSpec(
         name="beibei",
         task="multi_behavior",
         description="BeiBei e-commerce page view / cart / buy (MB-GMN preprocessing)",
@@ -197,11 +233,12 @@ _SPECS: tuple[DatasetSpec, ...] = (
             RemoteFile("trn_buy", _gh(_MBGMN, "main", "Datasets/beibei/trn_buy"), "1061c66593f4f2d615063a782e468abe9f641614", 2_350_152),
             RemoteFile("tst_int", _gh(_MBGMN, "main", "Datasets/beibei/tst_int"), "df9a70b889eb1d4d4af222f6265dcacdc57b176a", 281_114),
         ),
-        required=("trn_buy", "tst_int"),
+        required=("trn_pv|trn_cart|trn_buy", "tst_int"),
         loader="tfrec.data.multibehavior:load_beibei",
         homepage=f"https://github.com/{_MBGMN}",
         notes="pickled scipy CSR matrices trn_<behavior> and the test list tst_int; a local "
-        "--data-dir needs trn_buy and tst_int, the other behaviors are used when present",
+        "--data-dir needs trn_buy (the target) and tst_int, the other behaviors are used when present; "
+        "without trn_buy name the behaviors to use with --set behaviors=...",
     ),
     DatasetSpec(
         name="tmall-mb",
@@ -214,11 +251,12 @@ _SPECS: tuple[DatasetSpec, ...] = (
             RemoteFile("trn_buy", _gh(_MBGMN, "main", "Datasets/Tmall/trn_buy"), "60c284026eb3650636f8ec68c83c8fe1ee74f9b5", None),
             RemoteFile("tst_int", _gh(_MBGMN, "main", "Datasets/Tmall/tst_int"), "566b4bfe1069319cd4738bb20ad582613668cc83", 172_140),
         ),
-        required=("trn_buy", "tst_int"),
+        required=("trn_pv|trn_fav|trn_cart|trn_buy", "tst_int"),
         loader="tfrec.data.multibehavior:load_tmall_mb",
         homepage=f"https://github.com/{_MBGMN}",
         notes="MB-GMN splits trn_pv into RAR parts; the unsplit trn_pv comes from "
-        "RecoHut-Datasets/tmall (branch v3); trn_fav values are Unix timestamps",
+        "RecoHut-Datasets/tmall (branch v3); trn_fav values are Unix timestamps; without trn_buy "
+        "(the target) name the behaviors to use with --set behaviors=...",
     ),
     _cotrec(
         "diginetica", "Diginetica", "RecoHut-Datasets/diginetica", "v2",

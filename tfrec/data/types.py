@@ -120,3 +120,236 @@ class MultiBehavior:
     def item_popularity(self) -> np.ndarray:
         """``[num_items]`` training target interactions per item (the popularity baseline)."""
         return np.asarray(self.train.sum(axis=0)).ravel()
+
+
+@dataclass(frozen=True)
+class SessionSequences:
+    """Variable-length item-id sequences stored flat (a ragged array, numpy only).
+
+    Sequence ``k`` is ``values[offsets[k]:offsets[k + 1]]``, oldest click first.
+
+    Attributes:
+        values: ``[total]`` int32 item ids of all sequences, concatenated.
+        offsets: ``[N + 1]`` int64, non-decreasing, ``offsets[0] == 0`` and
+            ``offsets[-1] == total``.
+    """
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def __post_init__(self) -> None:
+        offsets = self.offsets
+        if offsets.ndim != 1 or offsets.size == 0 or offsets[0] != 0 or offsets[-1] != self.values.size:
+            raise ValueError(f"offsets must run from 0 to len(values) = {self.values.size}")
+        if np.any(np.diff(offsets) < 0):
+            raise ValueError("offsets must be non-decreasing")
+
+    @classmethod
+    def from_lists(cls, sequences) -> "SessionSequences":
+        """Build from an iterable of int sequences (e.g. ``[[1, 2], [3]]``)."""
+        from itertools import chain
+
+        sequences = list(sequences)
+        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+        offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = list(chain.from_iterable(sequences))
+        values = np.asarray(flat) if flat else np.zeros(0, dtype=np.int64)
+        if values.dtype.kind not in "iu" or values.ndim != 1:  # floats, strings, bools, nested lists
+            raise TypeError(f"item ids must be integers; got values of dtype {values.dtype}")
+        if values.size and (values.min() < np.iinfo(np.int32).min or values.max() > np.iinfo(np.int32).max):
+            raise ValueError("item ids must fit in int32")
+        return cls(values.astype(np.int32), offsets)
+
+    def __len__(self) -> int:
+        return self.offsets.size - 1
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.values[self.offsets[k] : self.offsets[k + 1]]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """``[N]`` int64 length of each sequence."""
+        return np.diff(self.offsets)
+
+    def to_lists(self) -> list[list[int]]:
+        """The sequences as Python lists (for tests and small data)."""
+        return [v.tolist() for v in np.split(self.values, self.offsets[1:-1])] if len(self) else []
+
+    def padded(self, indices=None, *, max_len: int | None = None, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Right-padded ``[B, L]`` int32 array of sequences and their ``[B]`` int32 lengths.
+
+        Vectorised (no loop over sequences). Padding is 0, as in COTREC's ``Data.get_slice``.
+
+        Args:
+            indices: which sequences (``[B]`` ints), default all, in that order.
+            max_len: ``L``; default the longest selected sequence. Longer sequences keep their
+                **last** (most recent) ``max_len`` items and their length is clipped to it.
+            reverse: put each sequence's items in reverse order (most recent first), still
+                left-aligned and right-padded: COTREC's ``reversed_sess_item``.
+
+        Returns:
+            ``(items [B, L] int32, lengths [B] int32)``.
+        """
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=np.int64).reshape(-1)
+        ends = self.offsets[idx + 1]
+        lengths = ends - self.offsets[idx]
+        width = int(lengths.max(initial=0)) if max_len is None else int(max_len)
+        lengths = np.minimum(lengths, width)
+        total = int(lengths.sum())
+        rows = np.repeat(np.arange(idx.size), lengths)
+        cols = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        if reverse:
+            source = np.repeat(ends - 1, lengths) - cols
+        else:
+            source = np.repeat(ends - lengths, lengths) + cols
+        out = np.zeros((idx.size, width), dtype=np.int32)
+        out[rows, cols] = self.values[source]
+        return out, lengths.astype(np.int32)
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """Session-based next-item data (COTREC's task): prefixes labelled with their next item.
+
+    Item ids are ``1 .. num_items`` as in COTREC's files; 0 is padding. A model with a
+    ``[num_items, d]`` item table (COTREC's ``n_node`` rows) uses row ``id - 1`` for item ``id``,
+    and the logit index of a target is ``target - 1`` (the reference's ``tar = targets - 1``).
+
+    Attributes:
+        name: dataset name.
+        num_items: number of items (the largest id; COTREC's ``n_node``).
+        train: training prefixes (after prefix augmentation), oldest click first.
+        train_targets: ``[N]`` int32 the next item of each training prefix.
+        test: test prefixes.
+        test_targets: ``[T]`` int32 the next item of each test prefix.
+        all_train_seq: the training sessions before augmentation (COTREC's ``all_train_seq.txt``),
+            from which the item transition graph is built.
+        item_ids: ``[num_items]`` original id of each item (``item_ids[i - 1]`` for item ``i``),
+            or ``None`` when the files are already numbered (COTREC pickles).
+        info: provenance and counts.
+    """
+
+    name: str
+    num_items: int
+    train: SessionSequences
+    train_targets: np.ndarray
+    test: SessionSequences
+    test_targets: np.ndarray
+    all_train_seq: SessionSequences
+    item_ids: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            n, t = len(getattr(self, split)), len(getattr(self, f"{split}_targets"))
+            if n != t:
+                raise ValueError(f"{split}: {n} sequences but {t} targets")
+        for label, arr in (
+            ("train", self.train.values), ("train_targets", self.train_targets), ("test", self.test.values),
+            ("test_targets", self.test_targets), ("all_train_seq", self.all_train_seq.values),
+        ):
+            if arr.size and (arr.min() < 1 or arr.max() > self.num_items):
+                raise ValueError(f"{label}: item ids must be in 1..{self.num_items}; got {arr.min()}..{arr.max()}")
+        if self.item_ids is not None and len(self.item_ids) != self.num_items:
+            raise ValueError(f"item_ids has {len(self.item_ids)} entries; expected num_items = {self.num_items}")
+
+    @property
+    def num_train(self) -> int:
+        """Number of training (prefix, next item) pairs."""
+        return len(self.train)
+
+    @property
+    def num_test(self) -> int:
+        """Number of test (prefix, next item) pairs."""
+        return len(self.test)
+
+    def targets(self, split: str = "train") -> np.ndarray:
+        """``[N]`` int32 next items of ``split`` (``"train"`` or ``"test"``)."""
+        return self._split(split)[1]
+
+    def padded(
+        self, split: str = "train", indices=None, *, max_len: int | None = None, reverse: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(items [B, L] int32, lengths [B] int32)`` of ``split``'s prefixes, 0-padded on the right.
+
+        ``split`` is ``"train"``, ``"test"`` or ``"all_train_seq"``; see
+        :meth:`SessionSequences.padded` for ``indices``, ``max_len`` and ``reverse``.
+        """
+        sequences = self.all_train_seq if split == "all_train_seq" else self._split(split)[0]
+        return sequences.padded(indices, max_len=max_len, reverse=reverse)
+
+    def _split(self, split: str) -> tuple[SessionSequences, np.ndarray]:
+        if split == "train":
+            return self.train, self.train_targets
+        if split == "test":
+            return self.test, self.test_targets
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+
+
+@dataclass(frozen=True)
+class SequenceData:
+    """Next-item data for sequential recommenders (AttRec, seed 001): each user's items in
+    time order, cut into examples ``(user, last L items, next item, one sampled negative)``.
+
+    Items are numbered ``1 .. num_items`` (``0`` pads histories); users ``0 .. num_users - 1``.
+    Per user with ``n`` items, the item at position ``n - 1`` is the test target, ``n - 2`` the
+    validation target and positions ``1 .. n - 3`` are training targets (seed 001
+    ``create_implicit_ml_1m_dataset``).
+
+    Attributes:
+        name, num_users, num_items, maxlen: sizes; ``maxlen`` is ``L``.
+        train_users, train_items, train_negatives: ``[N]`` int32 examples' user, next item and
+            negative; ``train_histories`` ``[N, L]`` int32, the previous ``L`` items
+            left-padded with 0 (Keras ``pad_sequences``' default, as the reference).
+        val_users, val_histories, val_items, val_negatives: the same for validation ``[V]``.
+        test_users, test_histories, test_items: ``[T]`` / ``[T, L]`` test examples;
+            ``test_negatives`` ``[T, M]`` int32 sampled negatives (with replacement, never an
+            item of the user), fixed by the seed.
+        user_items: ``[num_users, num_items + 1]`` binary CSR of every item each user has.
+        user_ids, item_ids: raw ids of internal users ``0..`` and items ``1..`` (``item_ids[k]``
+            is item ``k + 1``), or ``None``.
+        info: provenance.
+    """
+
+    name: str
+    num_users: int
+    num_items: int
+    maxlen: int
+    train_users: np.ndarray
+    train_histories: np.ndarray
+    train_items: np.ndarray
+    train_negatives: np.ndarray
+    val_users: np.ndarray
+    val_histories: np.ndarray
+    val_items: np.ndarray
+    val_negatives: np.ndarray
+    test_users: np.ndarray
+    test_histories: np.ndarray
+    test_items: np.ndarray
+    test_negatives: np.ndarray
+    user_items: sp.csr_matrix
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for split in ("train", "val", "test"):
+            n = len(getattr(self, f"{split}_users"))
+            if getattr(self, f"{split}_histories").shape != (n, self.maxlen) or len(getattr(self, f"{split}_items")) != n:
+                raise ValueError(f"{split}: users, histories [N, maxlen={self.maxlen}] and items must agree in length")
+        if self.user_items.shape != (self.num_users, self.num_items + 1):
+            raise ValueError(f"user_items shape {self.user_items.shape} != ({self.num_users}, {self.num_items + 1})")
+
+    @property
+    def num_train(self) -> int:
+        return len(self.train_users)
+
+    def candidates(self) -> np.ndarray:
+        """``[T, 1 + M]`` test candidates: the next item first, then the negatives."""
+        return np.concatenate([self.test_items[:, None], self.test_negatives], axis=1)
+
+    def item_popularity(self) -> np.ndarray:
+        """``[num_items + 1]`` how often each item is a training target (popularity baseline)."""
+        return np.bincount(self.train_items, minlength=self.num_items + 1)
+

@@ -1,0 +1,62 @@
+"""AttRec's short-term self-attention (seed 001, "Model": ``SelfAttention_Layer``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfrec import _backend  # noqa: F401
+import keras
+import tensorflow as tf
+
+_MASKED = -(2.0**32) + 1.0  # the reference's padding logit
+
+
+def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
+    """``[length, dim]`` float32 Transformer position encoding (seed 001 ``positional_encoding``):
+    angle ``pos / 10000^(2 * (i // 2) / dim)``, sine on even ``i``, cosine on odd ``i``."""
+    angles = np.arange(length)[:, None] / np.power(10000.0, (2 * (np.arange(dim)[None, :] // 2)) / np.float32(dim))
+    angles[:, 0::2] = np.sin(angles[:, 0::2])
+    angles[:, 1::2] = np.cos(angles[:, 1::2])
+    return angles.astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class SequenceSelfAttention(keras.layers.Layer):
+    """Self-attention over a user's last ``L`` items, averaged into one short-term vector.
+
+    For item embeddings ``x`` ``[B, L, d]`` and a padding mask ``m`` ``[B, L]`` (1 = real item)::
+
+        q = k = relu((x + P) @ W)                      # P: sinusoidal positions [L, d]; W [d, d]
+        a = softmax_j(q_i . k_j / sqrt(d)),  a[:, :, j] masked where m_j = 0
+        out = mean_i (a @ x)_i                          # values: x without positions; [B, d]
+
+    As the reference, queries and keys share ``W``; the mean runs over all ``L`` query
+    positions, padded ones included (their queries carry the position encoding and attend
+    only to real items).
+
+    Args:
+        initializer: initialiser of ``W`` (the reference uses Keras' ``random_uniform``,
+            U(-0.05, 0.05)).
+    """
+
+    def __init__(self, initializer="random_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.initializer = keras.initializers.get(initializer)
+
+    def build(self, input_shape):
+        dim = int(input_shape[-1])
+        self.kernel = self.add_weight(name="kernel", shape=(dim, dim), initializer=self.initializer)
+        self.built = True
+
+    def call(self, x, mask):
+        """``x`` ``[B, L, d]`` float, ``mask`` ``[B, L]`` (nonzero = real item) -> ``[B, d]``."""
+        length, dim = x.shape[-2], x.shape[-1]
+        positions = tf.constant(sinusoidal_positions(length, dim), dtype=x.dtype)
+        projected = tf.nn.relu((x + positions) @ self.kernel)
+        logits = tf.matmul(projected, projected, transpose_b=True) / tf.sqrt(tf.cast(dim, x.dtype))
+        keys = tf.cast(mask, tf.bool)[:, None, :]
+        logits = tf.where(keys, logits, tf.constant(_MASKED, x.dtype))
+        return tf.reduce_mean(tf.nn.softmax(logits, axis=-1) @ x, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "initializer": keras.initializers.serialize(self.initializer)}
