@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from tfrec.errors import DataError
+
 from tfrec.errors import UserError
 
 
@@ -60,6 +62,9 @@ def sample_negatives(
     num_items = train.shape[1]
     keys = _positive_keys(train) if exclude_keys is None else exclude_keys
     users = np.asarray(users, dtype=np.int64)
+    full = np.flatnonzero(np.diff(train.indptr)[users] >= num_items) if users.size else users
+    if full.size:  # rejection sampling would never end
+        raise DataError(f"user {int(users[full[0]])} has interacted with every item ({num_items}); no negative item can be drawn")
     items = rng.integers(0, num_items, size=users.size, dtype=np.int64)
     todo = np.flatnonzero(_is_member(users * num_items + items, keys))
     while todo.size:

@@ -45,7 +45,9 @@ class LightSelfAttention(keras.layers.Layer):
         """``x``: ``[N, K, d]`` -> ``[N, K, d]``."""
         n, k, dim = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         heads, size = self.num_heads, dim // self.num_heads
-        projected = tf.reshape(x @ self.query, [n, k, heads, size])
+        # one [N * K, d] x [d, d] product (a broadcast batched matmul's kernel gradient would
+        # sum N per-node products)
+        projected = tf.reshape(tf.reshape(x, [-1, dim]) @ self.query, [n, k, heads, size])
         values = tf.reshape(x, [n, k, heads, size])
         logits = tf.einsum("nihs,njhs->nijh", projected, projected) / tf.sqrt(float(size))
         weights = tf.nn.softmax(logits, axis=2)

@@ -52,11 +52,13 @@ class SequenceSelfAttention(keras.layers.Layer):
         """``x`` ``[B, L, d]`` float, ``mask`` ``[B, L]`` (nonzero = real item) -> ``[B, d]``."""
         length, dim = x.shape[-2], x.shape[-1]
         positions = tf.constant(sinusoidal_positions(length, dim), dtype=x.dtype)
-        projected = tf.nn.relu((x + positions) @ self.kernel)
-        logits = tf.matmul(projected, projected, transpose_b=True) / tf.sqrt(tf.cast(dim, x.dtype))
+        # one [B * L, d] x [d, d] product: a broadcast batched matmul would make the kernel's
+        # gradient a sum of B per-example products (about 1.5x slower per training step)
+        projected = tf.nn.relu(tf.reshape(tf.reshape(x + positions, [-1, dim]) @ self.kernel, tf.shape(x)))
+        logits = tf.einsum("bid,bjd->bij", projected, projected) / tf.sqrt(tf.cast(dim, x.dtype))
         keys = tf.cast(mask, tf.bool)[:, None, :]
         logits = tf.where(keys, logits, tf.constant(_MASKED, x.dtype))
-        return tf.reduce_mean(tf.nn.softmax(logits, axis=-1) @ x, axis=1)
+        return tf.reduce_mean(tf.einsum("bij,bjd->bid", tf.nn.softmax(logits, axis=-1), x), axis=1)
 
     def get_config(self):
         return {**super().get_config(), "initializer": keras.initializers.serialize(self.initializer)}
