@@ -72,7 +72,7 @@ def export_saved_model(model: keras.Model, out_dir: str | Path, *, overwrite: bo
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise UserError(f"{out_dir} already exists; choose another folder or pass --overwrite")
-    if not hasattr(model, "num_items"):
+    if not hasattr(model, "num_items") and not hasattr(model, "serving_endpoints"):
         raise UserError(f"model {type(model).__name__} has no user-item serving signature to export")
     # models with other inputs than (user, item) -- AttRec's history -- bring their own signatures
     endpoints = model.serving_endpoints() if hasattr(model, "serving_endpoints") else _user_item_endpoints(model)
@@ -93,8 +93,10 @@ def _write_archive(model, endpoints: dict, out_dir: Path, metadata: dict | None)
         archive.write_out(str(tmp), verbose=False)
         info = {
             "model": type(model).__name__,
-            "num_users": int(model.num_users),
-            "num_items": int(model.num_items),
+            "num_users": None if getattr(model, "num_users", None) is None else int(model.num_users),
+            "num_items": None if getattr(model, "num_items", None) is None else int(model.num_items),
+            # CTR models: every field is an argument of score (tfrec.models.ctr.CTRModel)
+            **({"fields": [dict(f) for f in model.field_specs]} if hasattr(model, "field_specs") else {}),
             "signatures": sorted(endpoints),
             **(metadata or {}),
         }

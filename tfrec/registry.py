@@ -209,7 +209,7 @@ MODELS: dict[str, ModelSpec] = {
                 "eval_every": 5,
                 "top_k": 10,
                 "steps_per_execution": 32,
-                "jit_compile": True,
+                "jit_compile": False,
             },
             sources={
                 "embed_dim": "seed 001 embed_dim = 100",
@@ -227,7 +227,7 @@ MODELS: dict[str, ModelSpec] = {
                 "eval_every": "seed 001 evaluates every 5 epochs",
                 "top_k": "seed 001 K = 10",
                 "steps_per_execution": "tfrec: 32 small steps per tf.function call (speed only)",
-                "jit_compile": "tfrec: XLA for the training step (speed only, same math)",
+                "jit_compile": "off: XLA made the step slower on CPU (embedding gathers and scatters)",
             },
             default_data="synthetic-seq",
             dataset_defaults={"synthetic-seq": {"epochs": 10, "eval_every": 1}},
@@ -235,6 +235,109 @@ MODELS: dict[str, ModelSpec] = {
         ),
     ]
 }
+
+
+# --------------------------------------------------------------------------------------------
+# The CTR family (seed 003): click probability from categorical fields, AUC / log loss
+# --------------------------------------------------------------------------------------------
+_CTR_TRAIN = {
+    "epochs": 10,
+    "batch_size": 32,
+    "lr": 1e-3,
+    "adam_epsilon": 1e-7,
+    "eval_every": 1,
+    "threshold": 4,
+    "side_features": None,
+    "test_size": 0.15,
+    "steps_per_execution": 64,
+    "jit_compile": True,
+}
+_CTR_TRAIN_SOURCES = {
+    "epochs": "seed 003 fit(epochs=10)",
+    "batch_size": "seed 003 passes no batch_size: Keras' fit default 32",
+    "lr": "seed 003 optimizers.Adam() / 'adam': Keras' default 1e-3",
+    "adam_epsilon": "Keras Adam default 1e-7 (seed 003 uses Keras' Adam)",
+    "eval_every": "seed 003 evaluates once after training; tfrec evaluates every epoch",
+    "threshold": "tfrec: label = rating >= 4 (seed 003 loads with threshold 0, which makes every label 1; "
+    "its rule for threshold > 0 is rating > threshold)",
+    "side_features": "seed 003 feeds user and item ids only (ml-1m-ctr default false); true adds gender, age, "
+    "occupation, zip prefix and multi-hot genres from users.dat / movies.dat (synthetic-ctr default true)",
+    "test_size": "seed 003 train_test_split(test_size=0.15, stratify=userId)",
+    "steps_per_execution": "tfrec: 64 small steps per tf.function call (speed only)",
+    "jit_compile": "tfrec: XLA for the training step (speed only, same math)",
+}
+_CTR_COMMON_SOURCES = {
+    "embedding_dim": "seed 003 latent_dim = 8",
+    "l2": "seed 003 l2_emb = 1e-4 (embeddings_regularizer=l2(1e-4) on the shared table)",
+    "pooling": "tfrec: mean of a multi-hot field's embeddings (the notebook has no multi-hot field)",
+}
+
+
+def _ctr(name: str, cls: str, description: str, section: str, model_defaults: dict, sources: dict, train: dict | None = None) -> ModelSpec:
+    model_sources = {k: v for k, v in _CTR_COMMON_SOURCES.items() if k in model_defaults}
+    return ModelSpec(
+        name=name,
+        builder=f"tfrec.models.{name}:{cls}",
+        task="ctr",
+        description=description,
+        reference=f"seed 003 section '{section}'",
+        model_defaults=model_defaults,
+        train_defaults={**_CTR_TRAIN, **(train or {})},
+        sources={**model_sources, **_CTR_TRAIN_SOURCES, **sources},
+        default_data="synthetic-ctr",
+        dataset_aliases={"ml-1m": "ml-1m-ctr", "synthetic": "synthetic-ctr"},
+    )
+
+
+_CTR_SPECS = [
+    _ctr("fm", "FM", "Factorization machine over categorical fields (CTR)", "FM (FM_layer, FM)",
+         {"embedding_dim": 8, "l2": 1e-4, "pooling": "mean"},
+         {"l2": "seed 003 FM_layer w_reg = v_reg = 1e-4 (L2 on w and V)"}),
+    _ctr("afm", "AFM", "Attentional factorization machine (CTR)", "AFM (AFM_layer)",
+         {"embedding_dim": 8, "attention_dim": 8, "l2": 1e-4, "pooling": "mean"},
+         {"attention_dim": "seed 003 AFM(..., 8, 8): att_dim = 8"}),
+    _ctr("deepfm", "DeepFM", "DeepFM: FM part + DNN (CTR)", "DeepFM (FM_layer, DeepFM)",
+         {"embedding_dim": 8, "hidden_units": [128, 64], "l2": 1e-4, "fm_factors": 8, "fm_l2": 1e-4, "fm_input": "flat", "pooling": "mean"},
+         {"hidden_units": "seed 003 build_dnn: Dense(128, relu), Dense(64, relu), Dense(1)",
+          "fm_factors": "seed 003 FM_layer(latent_dim = 8)",
+          "fm_l2": "seed 003 FM_layer w_reg = v_reg = 1e-4",
+          "fm_input": "'flat': seed 003 applies FM_layer to the flattened embeddings; 'fields': the paper's FM on the shared field embeddings"}),
+    _ctr("dcn", "DCN", "Deep & Cross Network (the notebook's 'CDN') (CTR)", "CDN (CrossNetwork, DeepNetwork, DCN)",
+         {"embedding_dim": 8, "num_cross_layers": 2, "hidden_units": [128, 64], "l2": 1e-4, "cross_residual": False, "pooling": "mean"},
+         {"num_cross_layers": "seed 003 DCN(..., 8, 2, [128, 64]): n_cross_layers = 2",
+          "hidden_units": "seed 003 DCN(..., [128, 64]) deep network, relu",
+          "cross_residual": "seed 003's cross layer has no + x_l (the paper's residual): false"}),
+    _ctr("xdeepfm", "XDeepFM", "xDeepFM: linear + CIN + DNN (CTR)", "xDFM (CIN, xDFM)",
+         {"embedding_dim": 8, "cin_layers": [32, 32], "hidden_units": [128, 64], "activation": "relu", "l2": 1e-4,
+          "cin_include_input": True, "pooling": "mean"},
+         {"cin_layers": "seed 003 xDFM(..., 8, [32, 32], [128, 64], 'relu')",
+          "hidden_units": "seed 003 xDFM(..., [128, 64], ...)",
+          "activation": "seed 003 xDFM(..., 'relu') for the CIN and DNN layers",
+          "cin_include_input": "seed 003's CIN sum-pools its input X^0 too (the paper does not)",
+          "epochs": "seed 003 xdfm.fit(epochs=5) ('easily overfitting, reduce epochs')"},
+         {"epochs": 5}),
+    _ctr("pnn", "PNN", "Product-based neural network, inner or outer product (CTR)", "PNN (InnerProduct, OuterProduct, PNN)",
+         {"embedding_dim": 8, "hidden_units": [64, 32], "product": "inner", "kernel_type": "mat", "inner_reduce": False,
+          "l2": 1e-4, "pooling": "mean"},
+         {"hidden_units": "seed 003 PNN(..., 8, [64, 32])",
+          "product": "seed 003 ipnn = PNN(...) (model_type='inner'); opnn = PNN(..., 'outer')",
+          "kernel_type": "seed 003 OuterProduct(kernel_type='mat') default",
+          "inner_reduce": "seed 003's InnerProduct leaves reduce_sum commented out: element-wise products (false)"}),
+    _ctr("wide_deep", "WideDeep", "Wide & Deep, one optimizer per part (CTR)", "W&D (WideAndDeep)",
+         {"embedding_dim": 4, "hidden_units": [256, 128, 64], "dropout": 0.2, "pooling": "mean"},
+         {"embedding_dim": "seed 003 WideAndDeep u_emb_dim = i_emb_dim = 4",
+          "hidden_units": "seed 003 build_deep_model: Dense(256), Dense(128), Dense(64), relu",
+          "dropout": "seed 003 Dropout(0.2) after the last hidden layer",
+          "lr": "seed 003 optimizers.Adam(1e-3) for the wide and for the deep part"}),
+    _ctr("autoint", "AutoInt", "AutoInt: multi-head self-attention over fields (CTR)", "AutoInt (MHA, AutoInt)",
+         {"embedding_dim": 8, "attention_dims": [8, 8], "attention_heads": [2, 2], "residual": True, "l2": 1e-4, "pooling": "mean"},
+         {"attention_dims": "seed 003 AutoInt(..., 8, [8, 8], [2, 2]): att_sizes",
+          "attention_heads": "seed 003 att_heads = [2, 2]",
+          "residual": "seed 003 MHA use_resid=True",
+          "lr": "seed 003 optimizers.Adam(2e-4)"},
+         {"lr": 2e-4}),
+]
+MODELS.update({spec.name: spec for spec in _CTR_SPECS})
 
 
 def list_models() -> list[ModelSpec]:

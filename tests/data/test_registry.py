@@ -122,12 +122,19 @@ def fake_loader(monkeypatch):
         return "task-data"
 
     module.load = load
+
+    def load_named(path, *, seed, name="?"):
+        calls.append((path, seed, {"name": name}))
+        return "named-data"
+
+    module.load_named = load_named
     monkeypatch.setitem(sys.modules, "_tfrec_fake_loader", module)
     specs = {
         "gen": DatasetSpec("gen", "implicit", "generated", (), (), "_tfrec_fake_loader:load"),
         "local": DatasetSpec("local", "implicit", "needs a.txt", (), ("a.txt",), "_tfrec_fake_loader:load",
                              user_data=True),
         "nofunc": DatasetSpec("nofunc", "implicit", "x", (), (), "_tfrec_fake_loader:missing"),
+        "named": DatasetSpec("named", "sessions", "x", (), (), "_tfrec_fake_loader:load_named"),
         "brokendep": DatasetSpec("brokendep", "implicit", "x", (), (), "_tfrec_broken_loader:load"),
     }
     monkeypatch.setattr(registry, "_REGISTRY", {**registry._REGISTRY, **specs})
@@ -167,3 +174,9 @@ def test_broken_dependency_in_loader_propagates(fake_loader, tmp_path, monkeypat
 def test_ratings_requires_data_dir():
     with pytest.raises(UserError, match="--data-dir"):
         load_dataset("ratings")
+
+
+def test_a_loader_shared_by_datasets_learns_the_dataset_name(fake_loader):
+    assert load_dataset("named", seed=1) == "named-data"
+    assert fake_loader == [(None, 1, {"name": "named"})]
+

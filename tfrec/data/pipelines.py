@@ -32,7 +32,7 @@ import keras
 import tensorflow as tf
 
 from tfrec.data.sampling import training_instances
-from tfrec.data.types import ImplicitFeedback, MultiBehavior
+from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior
 
 
 def implicit_steps_per_epoch(data: ImplicitFeedback, num_negatives: int, batch_size: int) -> int:
@@ -247,6 +247,48 @@ def sequence_training_data(
         )
         tail = tf.data.Dataset.from_tensors(as_batch(users[full:], histories[full:], positives[full:], negatives[full:]))
         return heads.concatenate(tail.filter(lambda b: tf.size(b["user_id"]) > 0))
+
+    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+
+
+def ctr_training_data(data: CTRData, *, batch_size: int, seed: int, first_epoch: int = 0) -> TrainingData:
+    """Training batches of CTR data: ``({field: ids [B] / [B, M]}, labels float32 [B])``.
+
+    Epoch ``e`` visits every training row once in the order ``default_rng([seed, e]).permutation``
+    (seed 003's ``fit(shuffle=True)``, made reproducible); whole batches are sliced out of
+    ``[steps, batch]`` views as the other pipelines here do (no per-element tf.data cost),
+    and the next epoch is permuted in a background thread while this one trains.
+    """
+    names = data.field_names
+    n = data.num_train
+    widths = {f.name: data.train_features[f.name].shape[1] for f in data.fields if f.multi_hot}
+    steps = max(1, -(-n // batch_size))
+    full = n // batch_size * batch_size
+
+    def sample(epoch: int) -> list:
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        arrays = [np.ascontiguousarray(data.train_features[k][order], dtype=np.int32) for k in names]
+        return arrays + [np.ascontiguousarray(data.train_labels[order], dtype=np.float32)]
+
+    sampler = EpochSampler(sample, first_epoch)
+
+    def epoch_batches(_):
+        arrays = tf.numpy_function(sampler.take, [], [tf.int32] * len(names) + [tf.float32])
+        features = {}
+        for name, array in zip(names, arrays[:-1]):
+            array.set_shape([n, widths[name]] if name in widths else [n])
+            features[name] = array
+        labels = arrays[-1]
+        labels.set_shape([n])
+        parts = []
+        if full:
+            head = {k: tf.reshape(v[:full], [-1, batch_size] + ([widths[k]] if k in widths else [])) for k, v in features.items()}
+            parts.append(tf.data.Dataset.from_tensor_slices((head, tf.reshape(labels[:full], [-1, batch_size]))))
+        if full < n:
+            parts.append(tf.data.Dataset.from_tensors(({k: v[full:] for k, v in features.items()}, labels[full:])))
+        return parts[0].concatenate(parts[1]) if len(parts) == 2 else parts[0]
 
     dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)

@@ -258,6 +258,30 @@ _SPECS: tuple[DatasetSpec, ...] = (
         "RecoHut-Datasets/tmall (branch v3); trn_fav values are Unix timestamps; without trn_buy "
         "(the target) name the behaviors to use with --set behaviors=...",
     ),
+    DatasetSpec(
+        name="synthetic-ctr",
+        task="ctr",
+        description="small generated click data with user/item, group and multi-hot genre fields (no download)",
+        files=(),
+        required=(),
+        loader="tfrec.data.ctr:load_synthetic_ctr",
+        notes="generated from the seed; takes no --data-dir; --set side_features=false keeps user and item ids only",
+    ),
+    DatasetSpec(
+        name="ml-1m-ctr",
+        task="ctr",
+        description="MovieLens 1M ratings as clicks (rating >= 4), 15% of each user's ratings as test (seed 003)",
+        files=(
+            RemoteFile("ratings.dat", _ML1M_ZIP, "77a7c4b150f588c23bb9e1f068aa996c0b413695", None, "ml-1m/ratings.dat"),
+            RemoteFile("movies.dat", _ML1M_ZIP, "9a735435722829dad68446ef1c30d001d5d00c1d", 171_308, "ml-1m/movies.dat"),
+            RemoteFile("users.dat", _ML1M_ZIP, "2f86be06c70946984c0d5d56f9fcaa658eef139e", 134_368, "ml-1m/users.dat"),
+        ),
+        required=("ratings.dat|ratings.csv",),
+        loader="tfrec.data.ctr:load_ml1m_ctr",
+        homepage="https://grouplens.org/datasets/movielens/1m/",
+        notes="a local --data-dir needs ratings.dat or ratings.csv (user_id,item_id,rating; no timestamps needed); "
+        "--set side_features=true also reads users.dat and movies.dat; --set threshold=N changes the click rule",
+    ),
     _cotrec(
         "diginetica", "Diginetica", "RecoHut-Datasets/diginetica", "v2",
         ("36b70a2d734695c8bf9a90682c9626b3cf129c5f", "9d2fef4f14f92a3289bd6a672955f1c454d3d73c", "fe1c961c48b5fe0d082493d37045393b52b1f114"),
@@ -368,4 +392,6 @@ def load_dataset(
     loader = _import_loader(spec)  # before any download: fail fast if it does not exist yet
     if path is None and not generated:
         path = ensure_files(spec, None, progress=progress)
+    if "name" in loader_options(spec.name) and "name" not in options:  # shared loaders (COTREC's
+        options = {**options, "name": spec.name}  # three datasets) learn which dataset they read
     return loader(path, seed=seed, **options)

@@ -353,3 +353,102 @@ class SequenceData:
         """``[num_items + 1]`` how often each item is a training target (popularity baseline)."""
         return np.bincount(self.train_items, minlength=self.num_items + 1)
 
+
+
+@dataclass(frozen=True)
+class CTRField:
+    """One categorical input field of a CTR model.
+
+    Attributes:
+        name: the field's name, also its key in feature dicts and its argument name in an
+            exported ``score`` signature (``user_id``, ``item_id``, ``gender``, ``genres``, ...).
+        vocab_size: number of values; ids are ``0 .. vocab_size - 1``.
+        multi_hot: ``False``: one id per example, ``[N]`` int32. ``True``: several ids per
+            example, ``[N, M]`` int32 right-padded with ``-1`` (e.g. a movie's genres).
+    """
+
+    name: str
+    vocab_size: int
+    multi_hot: bool = False
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "vocab_size": int(self.vocab_size), "multi_hot": bool(self.multi_hot)}
+
+
+@dataclass(frozen=True)
+class CTRData:
+    """Click-through-rate data (seed 003's CTR models): categorical fields and binary labels.
+
+    Attributes:
+        name: dataset name.
+        fields: the input fields, in model order (the first two are ``user_id`` and ``item_id``
+            for MovieLens).
+        train_features: ``{field name: [N] int32}`` (single-hot) or ``[N, M] int32`` padded with
+            ``-1`` (multi-hot).
+        train_labels: ``[N]`` float32 in {0, 1}.
+        test_features, test_labels: the same for the ``[T]`` test rows.
+        user_ids, item_ids: raw id of each internal user / item id, or ``None``.
+        info: provenance (files, threshold, split, ...).
+    """
+
+    name: str
+    fields: tuple
+    train_features: dict
+    train_labels: np.ndarray
+    test_features: dict
+    test_labels: np.ndarray
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names) or not names:
+            raise ValueError(f"field names must be unique and non-empty; got {names}")
+        for split, features, labels in (
+            ("train", self.train_features, self.train_labels),
+            ("test", self.test_features, self.test_labels),
+        ):
+            if set(features) != set(names):
+                raise ValueError(f"{split}_features has keys {sorted(features)}; expected {sorted(names)}")
+            for f in self.fields:
+                values = features[f.name]
+                if values.ndim != (2 if f.multi_hot else 1) or len(values) != len(labels):
+                    raise ValueError(
+                        f"{split} field {f.name!r}: expected {'[N, M]' if f.multi_hot else '[N]'} with N = "
+                        f"{len(labels)} rows; got shape {values.shape}"
+                    )
+                if values.size and (values.max() >= f.vocab_size or values.min() < (-1 if f.multi_hot else 0)):
+                    raise ValueError(f"{split} field {f.name!r}: ids must be in 0..{f.vocab_size - 1}")
+
+    @property
+    def num_train(self) -> int:
+        return len(self.train_labels)
+
+    @property
+    def num_test(self) -> int:
+        return len(self.test_labels)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def num_users(self) -> int | None:
+        """Vocabulary of the ``user_id`` field, or ``None`` when there is none."""
+        return next((f.vocab_size for f in self.fields if f.name == "user_id"), None)
+
+    @property
+    def num_items(self) -> int | None:
+        """Vocabulary of the ``item_id`` field, or ``None`` when there is none."""
+        return next((f.vocab_size for f in self.fields if f.name == "item_id"), None)
+
+    def item_click_rate(self, prior_strength: float = 1.0) -> np.ndarray:
+        """``[num_items]`` smoothed training click rate per item (the CTR baseline's score):
+        ``(clicks + m * global_rate) / (shows + m)`` with ``m = prior_strength``, so an item never
+        shown in training scores the global click rate."""
+        items = self.train_features["item_id"]
+        shows = np.bincount(items, minlength=self.num_items).astype(np.float64)
+        clicks = np.bincount(items, weights=self.train_labels, minlength=self.num_items)
+        rate = float(self.train_labels.mean()) if self.num_train else 0.5
+        return (clicks + prior_strength * rate) / (shows + prior_strength)

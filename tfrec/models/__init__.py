@@ -1,8 +1,20 @@
-"""Model classes, one module per model. Importing this package registers them with Keras'
-serialisation (``@keras.saving.register_keras_serializable(package="tfrec")``), which is what
+"""The models. Importing this package registers every model class for Keras serialisation
+(``@keras.saving.register_keras_serializable(package="tfrec")``), which is what
 ``keras.saving.load_model`` needs to reload a ``.keras`` file."""
 
+from tfrec.models.afm import AFM
+from tfrec.models.attrec import AttRec
+from tfrec.models.autoint import AutoInt
+from tfrec.models.dcn import DCN
+from tfrec.models.deepfm import DeepFM
+from tfrec.models.fm import FM
 from tfrec.models.mbgmn import MBGMN
 from tfrec.models.ncf import GMF, MLP, NeuMF, neumf_from_pretrained
+from tfrec.models.pnn import PNN
+from tfrec.models.wide_deep import WideDeep
+from tfrec.models.xdeepfm import XDeepFM
 
-__all__ = ["GMF", "MBGMN", "MLP", "NeuMF", "neumf_from_pretrained"]
+__all__ = [
+    "AFM", "AttRec", "AutoInt", "DCN", "DeepFM", "FM", "GMF", "MBGMN", "MLP", "NeuMF", "PNN", "WideDeep",
+    "XDeepFM", "neumf_from_pretrained",
+]

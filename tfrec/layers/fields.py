@@ -1,0 +1,208 @@
+"""The one embedding-and-fields layer every CTR model shares: :class:`FieldEmbedding`.
+
+Seed 003 embeds every field in a single table of ``sum(x_dims) + 1`` rows and shifts each
+field's ids by the field's offset, ``inputs + tf.constant((0, *np.cumsum(x_dims)))[:-1]`` (the
+"cumsum trick"), in every model's ``call``. Here the offsets are computed once, when the layer
+is made, and the layer also supports multi-hot fields (a movie's genres) and the first-order
+("linear") weights that FM, AFM, xDeepFM and Wide & Deep put on the one-hot input.
+
+Inputs: ``{field name: ids}``; a single-hot field is ``[B]`` int, a multi-hot field ``[B, M]``
+int right-padded with ``-1``. A multi-hot field's vector is the mean (``pooling="mean"``) or
+sum of its ids' rows; a row with no ids gets a zero vector. The notebook's extra ``+1`` row is
+never indexed and is not created.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from tfrec import _backend  # noqa: F401
+import keras
+import tensorflow as tf
+
+
+def normalize_fields(fields) -> list[dict]:
+    """``fields`` (``CTRField`` objects, ``(name, vocab_size[, multi_hot])`` tuples or dicts) ->
+    a list of ``{"name", "vocab_size", "multi_hot"}`` dicts; raises ``ValueError`` when invalid."""
+    out = []
+    try:
+        items = list(fields)
+    except TypeError:
+        raise ValueError(f"`fields` must be a list of fields; got {fields!r}") from None
+    for f in items:
+        if hasattr(f, "as_dict"):
+            f = f.as_dict()
+        elif isinstance(f, (tuple, list)):
+            f = dict(zip(("name", "vocab_size", "multi_hot"), f))
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str) or not f["name"]:
+            raise ValueError(f"each field needs a non-empty string name; got {f!r}")
+        size = f.get("vocab_size")
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
+            raise ValueError(f"field {f['name']!r}: `vocab_size` must be a positive integer; got {size!r}")
+        multi = f.get("multi_hot", False)
+        if not isinstance(multi, (bool, np.bool_)):
+            raise ValueError(f"field {f['name']!r}: `multi_hot` must be true or false; got {multi!r}")
+        out.append({"name": f["name"], "vocab_size": int(size), "multi_hot": bool(multi)})
+    names = [f["name"] for f in out]
+    if not out or len(set(names)) != len(names):
+        raise ValueError(f"`fields` must be a non-empty list of uniquely named fields; got {names}")
+    return out
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_non_negative(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"`{name}` must be a non-negative number; got {value!r}")
+    return float(value)
+
+
+def check_units(name: str, units, allow_empty: bool = False) -> tuple[int, ...]:
+    """A list of positive layer widths (``ValueError`` otherwise)."""
+    try:
+        units = tuple(units)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a list of positive integers; got {units!r}") from None
+    if (not units and not allow_empty) or any(isinstance(u, bool) or not isinstance(u, numbers.Integral) or u <= 0 for u in units):
+        raise ValueError(f"`{name}` must be a {'' if allow_empty else 'non-empty '}list of positive integers; got {list(units)!r}")
+    return tuple(int(u) for u in units)
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class FieldEmbedding(keras.layers.Layer):
+    """Per-field embeddings from one shared table, plus optional first-order weights.
+
+    Args:
+        fields: the input fields (see :func:`normalize_fields`).
+        embedding_dim: ``d``, the embedding size (seed 003: ``latent_dim = 8``).
+        embeddings_l2: L2 factor on the whole table (seed 003: ``l2(1e-4)``), added to the
+            model's losses.
+        embeddings_initializer: Keras initializer (seed 003: ``Embedding``'s ``uniform``,
+            U(-0.05, 0.05); FM's ``V`` is ``RandomNormal(stddev=0.05)``).
+        linear: also create first-order weights ``w [sum(vocab), 1]`` and a bias ``w_0``, i.e.
+            seed 003's ``Dense(1)`` over the concatenated one-hot vectors.
+        linear_l2: L2 factor on ``w`` (FM: 1e-4; the ``Dense(1)`` of the others: 0).
+        linear_initializer: initializer of ``w`` (``Dense``: ``glorot_uniform`` over
+            ``[sum(vocab), 1]``; FM: ``RandomNormal(stddev=0.05)``).
+        pooling: ``"mean"`` or ``"sum"`` over a multi-hot field's ids.
+
+    Call:
+        ``layer(features)`` -> ``[B, F, d]`` field embeddings, fields in the order given;
+        ``layer(features, linear=True)`` -> ``([B, F, d], [B] first-order logit)`` where the
+        logit is ``w_0 + sum_f w[offset_f + id_f]`` (multi-hot: pooled the same way).
+    """
+
+    def __init__(
+        self,
+        fields,
+        embedding_dim: int = 8,
+        embeddings_l2: float = 1e-4,
+        embeddings_initializer="uniform",
+        linear: bool = False,
+        linear_l2: float = 0.0,
+        linear_initializer="glorot_uniform",
+        pooling: str = "mean",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.fields = normalize_fields(fields)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.embeddings_l2 = check_non_negative("embeddings_l2", embeddings_l2)
+        self.linear_l2 = check_non_negative("linear_l2", linear_l2)
+        if not isinstance(linear, bool):
+            raise ValueError(f"`linear` must be true or false; got {linear!r}")
+        self.use_linear = linear
+        if pooling not in ("mean", "sum"):
+            raise ValueError(f"`pooling` must be 'mean' or 'sum'; got {pooling!r}")
+        self.pooling = pooling
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+        self.linear_initializer = keras.initializers.get(linear_initializer)
+        sizes = [f["vocab_size"] for f in self.fields]
+        # The cumsum trick, once: field f's ids live in rows offsets[f] .. offsets[f] + vocab_f - 1.
+        self.offsets = [int(o) for o in np.concatenate([[0], np.cumsum(sizes)[:-1]])]
+        self.total_rows = int(sum(sizes))
+        self._single = [i for i, f in enumerate(self.fields) if not f["multi_hot"]]
+        self._multi = [i for i, f in enumerate(self.fields) if f["multi_hot"]]
+        # field order of the [single..., multi...] stack: position of each field in it
+        stacked = self._single + self._multi
+        self._order = [stacked.index(i) for i in range(len(self.fields))]
+
+    @property
+    def num_fields(self) -> int:
+        return len(self.fields)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f["name"] for f in self.fields]
+
+    def build(self, input_shape=None):
+        regularizer = keras.regularizers.L2(self.embeddings_l2) if self.embeddings_l2 else None
+        self.embeddings = self.add_weight(
+            shape=(self.total_rows, self.embedding_dim),
+            initializer=self.embeddings_initializer,
+            regularizer=regularizer,
+            name="embeddings",
+        )
+        if self.use_linear:
+            self.linear_weights = self.add_weight(
+                shape=(self.total_rows, 1),
+                initializer=self.linear_initializer,
+                regularizer=keras.regularizers.L2(self.linear_l2) if self.linear_l2 else None,
+                name="linear_weights",
+            )
+            self.linear_bias = self.add_weight(shape=(1,), initializer="zeros", name="linear_bias")
+        self.built = True
+
+    def _lookup(self, features, tables):
+        """``[B, F, width]`` rows of each table in ``tables`` (pooled for multi-hot fields)."""
+        names = self.field_names
+        outs = [[] for _ in tables]
+        if self._single:
+            ids = tf.stack([tf.reshape(tf.cast(features[names[i]], tf.int32), [-1]) for i in self._single], axis=1)
+            ids = ids + tf.constant([self.offsets[i] for i in self._single], tf.int32)
+            for out, table in zip(outs, tables):
+                out.append(tf.gather(table, ids))  # [B, S, width]
+        for i in self._multi:
+            ids = tf.cast(features[names[i]], tf.int32)  # [B, M], -1 = padding
+            mask = tf.cast(ids >= 0, self.compute_dtype)[..., None]
+            rows = tf.maximum(ids, 0) + self.offsets[i]
+            count = tf.reduce_sum(mask, axis=1)
+            for out, table in zip(outs, tables):
+                pooled = tf.reduce_sum(tf.gather(table, rows) * mask, axis=1)  # [B, width]
+                if self.pooling == "mean":
+                    pooled = tf.math.divide_no_nan(pooled, count)
+                out.append(pooled[:, None, :])
+        results = []
+        for out in outs:
+            stacked = tf.concat(out, axis=1) if len(out) > 1 else out[0]
+            if self._order != list(range(len(self._order))):
+                stacked = tf.gather(stacked, self._order, axis=1)
+            results.append(stacked)
+        return results
+
+    def call(self, features, linear: bool = False):
+        if linear and not self.use_linear:
+            raise ValueError("this FieldEmbedding was made with linear=False; it has no first-order weights")
+        if not linear:
+            return self._lookup(features, [self.embeddings])[0]
+        emb, lin = self._lookup(features, [self.embeddings, self.linear_weights])
+        return emb, tf.reduce_sum(lin[..., 0], axis=1) + self.linear_bias[0]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "fields": [dict(f) for f in self.fields],
+            "embedding_dim": self.embedding_dim,
+            "embeddings_l2": self.embeddings_l2,
+            "embeddings_initializer": keras.initializers.serialize(self.embeddings_initializer),
+            "linear": self.use_linear,
+            "linear_l2": self.linear_l2,
+            "linear_initializer": keras.initializers.serialize(self.linear_initializer),
+            "pooling": self.pooling,
+        }

@@ -1,0 +1,145 @@
+"""Shared plumbing of the CTR models (seed 003's FM, AFM, DeepFM, DCN, xDeepFM, PNN, Wide & Deep,
+AutoInt): :class:`CTRModel`.
+
+A CTR model scores one example made of categorical fields and trains with binary
+cross-entropy from logits (:class:`~tfrec.models.base.PointwiseModel`'s ``train_step``; the
+regularisation losses -- seed 003's ``l2(1e-4)`` on the embedding table -- are added to it).
+
+Inputs, any of:
+
+* ``{field name: ids}`` -- single-hot ``[B]`` int, multi-hot ``[B, M]`` int padded with ``-1``;
+* a tuple / list with one array per field, in field order (``(user_ids, item_ids)``);
+* one ``[B, F]`` int matrix when every field is single-hot (the notebook's ``tr_X``).
+
+``call`` / ``predict`` return ``[B]`` click probabilities; ``logits`` returns ``[B]`` logits.
+Every model embeds its fields with the one shared :class:`~tfrec.layers.fields.FieldEmbedding`.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from tfrec import _backend  # noqa: F401
+import keras
+import tensorflow as tf
+
+from tfrec.layers.fields import normalize_fields
+from tfrec.models.base import PointwiseModel
+
+
+class CTRModel(PointwiseModel):
+    """Base of the CTR models: field handling, building from data, serving signature.
+
+    Subclasses set ``self.embedding`` (a ``FieldEmbedding``), implement ``logits`` and
+    ``build_layers`` (builds their own sub-layers once the embedding is built) and extend
+    ``get_config``.
+
+    Args:
+        fields: the input fields: ``CTRField`` objects, ``(name, vocab_size[, multi_hot])``
+            tuples or ``{"name", "vocab_size", "multi_hot"}`` dicts.
+        pooling: ``"mean"`` or ``"sum"`` over a multi-hot field's ids.
+    """
+
+    output_name = "probability"
+
+    def __init__(self, fields, pooling: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        self.field_specs = normalize_fields(fields)
+        if pooling not in ("mean", "sum"):
+            raise ValueError(f"`pooling` must be 'mean' or 'sum'; got {pooling!r}")
+        self.pooling = pooling
+
+    # ------------------------------------------------------------------------------------
+    @classmethod
+    def from_data(cls, data, **hyperparameters):
+        """Build for :class:`~tfrec.data.types.CTRData` (its fields) and build the weights."""
+        if "fields" in hyperparameters:
+            raise ValueError("`fields` come from the dataset; they cannot be set")
+        model = cls(fields=[f.as_dict() for f in data.fields], **hyperparameters)
+        model.build()
+        return model
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f["name"] for f in self.field_specs]
+
+    @property
+    def num_fields(self) -> int:
+        return len(self.field_specs)
+
+    @property
+    def num_users(self) -> int | None:
+        return next((f["vocab_size"] for f in self.field_specs if f["name"] == "user_id"), None)
+
+    @property
+    def num_items(self) -> int | None:
+        return next((f["vocab_size"] for f in self.field_specs if f["name"] == "item_id"), None)
+
+    def features(self, inputs) -> dict:
+        """Normalise ``inputs`` (dict, tuple of per-field arrays or ``[B, F]`` matrix) to a dict."""
+        names = self.field_names
+        if isinstance(inputs, dict):
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"missing input fields {missing}; the model's fields are {names}")
+            return {n: inputs[n] for n in names}
+        if isinstance(inputs, (tuple, list)):
+            if len(inputs) != len(names):
+                raise ValueError(f"expected {len(names)} inputs (one per field: {names}); got {len(inputs)}")
+            return dict(zip(names, inputs))
+        if any(f["multi_hot"] for f in self.field_specs):
+            raise ValueError(f"a model with multi-hot fields takes a dict of fields {names}, not one matrix")
+        matrix = tf.convert_to_tensor(inputs)
+        return {n: matrix[:, i] for i, n in enumerate(names)}
+
+    def input_signature(self) -> dict:
+        """``{field: tf.TensorSpec}``: int32 ``[None]`` per single-hot and ``[None, None]`` per
+        multi-hot field (the serving signature's arguments)."""
+        return {
+            f["name"]: tf.TensorSpec([None, None] if f["multi_hot"] else [None], tf.int32, name=f["name"])
+            for f in self.field_specs
+        }
+
+    def serving_endpoints(self) -> dict:
+        """SavedModel signature ``score(<one argument per field>) -> {"probability": [B]}``.
+
+        With ids only this is ``score(user_id [B], item_id [B])``, the same signature as the
+        NCF models' exports; with side features every field is an argument (multi-hot fields
+        ``[B, M]`` padded with ``-1``).
+        """
+        signature = self.input_signature()
+        names = list(signature)
+
+        def score(*tensors):
+            return {self.output_name: self(dict(zip(names, tensors)), training=False)}
+
+        # named parameters, so the loaded function also takes score(user_id=..., item_id=..., ...)
+        score.__signature__ = inspect.Signature(
+            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        )
+        return {"score": tf.function(score, input_signature=list(signature.values()))}
+
+    # ------------------------------------------------------------------------------------
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        if not self.embedding.built:
+            self.embedding.build(None)
+        self.build_layers()
+        self.built = True
+
+    def build_layers(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def embed(self, inputs, linear: bool = False):
+        """``[B, F, d]`` field embeddings (and the ``[B]`` first-order logit when ``linear``)."""
+        return self.embedding(self.features(inputs), linear=linear)
+
+    def get_config(self):
+        return {**super().get_config(), "fields": [dict(f) for f in self.field_specs], "pooling": self.pooling}
+
+
+def build_once(layer: keras.layers.Layer, shape) -> None:
+    """Build a sub-layer once (``fit`` may already have built it by calling it)."""
+    if not layer.built:
+        layer.build(shape)
