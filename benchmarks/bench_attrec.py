@@ -11,10 +11,10 @@ evaluates user by user with pandas ``groupby.apply`` (13 s), measured on 2 CPU c
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
+
+from _common import emit, run_metrics
 
 
 def main(argv=None) -> dict:
@@ -52,16 +52,12 @@ def main(argv=None) -> dict:
         "items": data.num_items,
         "train_examples": data.num_train,
         "build_seconds": round(build_seconds, 3),
-        "epoch_seconds": [round(s, 2) for s in result.metrics["epoch_seconds"]],
+        **run_metrics(result),
         "eval_seconds_first": round(result.metrics["eval_seconds"], 3),
         "eval_seconds": round(eval_seconds, 3),
         "test_users": int(len(data.test_users)),
-        **{k: round(v, 4) for k, v in result.metrics["test"].items()},
-        "popularity": {k: round(v, 4) for k, v in result.metrics["baseline_popularity"].items()},
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(record), flush=True)
-    return record
+    return emit(record)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ scikit-learn; its per-user ranking evaluation takes about 22 minutes for ML-1M o
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import time
 
 MODELS = ("fm", "afm", "deepfm", "dcn", "xdeepfm", "pnn", "wide_deep", "autoint")
+
+from _common import emit, rounded
 
 
 def main(argv=None) -> dict:
@@ -53,7 +53,7 @@ def main(argv=None) -> dict:
             "epoch_seconds": [round(s, 2) for s in result.metrics["epoch_seconds"]],
             "eval_seconds": round(result.metrics["eval_seconds"], 3),
             "steps_per_epoch": result.metrics["steps_per_epoch"],
-            **{k: round(v, 4) for k, v in result.metrics["test"].items()},
+            **rounded(result.metrics["test"]),
         }
     record = {
         "benchmark": "ctr",
@@ -63,13 +63,11 @@ def main(argv=None) -> dict:
         "test_rows": data.num_test,
         "positive_rate": round(float(data.train_labels.mean()), 4),
         "load_seconds": round(load_seconds, 3),
-        "baseline_item_click_rate": {k: round(v, 4) for k, v in result.metrics["baseline_popularity"].items()},
+        "baseline_item_click_rate": rounded(result.metrics["baseline_popularity"]),
         "models": results,
         "device": result.metrics["device"],
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(record), flush=True)
-    return record
+    return emit(record)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,13 @@ three behaviors at their real sizes (21,716 x 7,977; about 2.41M / 0.64M / 0.28M
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
+
+from _common import emit, run_metrics
 
 
 def synthetic_views(cart: sp.csr_matrix, buy: sp.csr_matrix, target_nnz: int, seed: int) -> sp.csr_matrix:
@@ -86,7 +86,7 @@ def main(argv=None) -> dict:
         "users": data.num_users,
         "items": data.num_items,
         "steps_per_epoch": steps,
-        "epoch_seconds": [round(s, 2) for s in result.metrics["epoch_seconds"]],
+        **run_metrics(result),
         "sample_seconds_per_epoch": round(sample_seconds, 3),
         "scored_pairs_per_step": int(scored_per_step),
         "meta_predictor_gflops_per_s": round(scored_per_step * flop_per_pair * steps / best_epoch / 1e9, 1),
@@ -94,12 +94,8 @@ def main(argv=None) -> dict:
         "eval_seconds": round(eval_seconds, 2),
         "test_users": int(len(data.test_users)),
         "eval_pair_gflops_per_s": round(len(data.test_users) * 100 * flop_per_pair / eval_seconds / 1e9, 1),
-        **{k: round(v, 4) for k, v in result.metrics["test"].items()},
-        "popularity": {k: round(v, 4) for k, v in result.metrics["baseline_popularity"].items()},
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(record), flush=True)
-    return record
+    return emit(record)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ vectorised sampling alone, to show how much of the epoch it would cost if not ov
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import sys
 import time
 
 import numpy as np
+
+from _common import emit, run_metrics
 
 
 def main(argv=None) -> dict:
@@ -67,16 +67,12 @@ def main(argv=None) -> dict:
         "device": result.metrics["device"],
         "load_seconds": round(load_seconds, 3),
         "sample_seconds": round(sample_seconds, 3),
-        "epoch_seconds": [round(s, 2) for s in result.metrics["epoch_seconds"]],
+        **run_metrics(result),
         "eval_seconds": round(result.metrics["eval_seconds"], 3),
         "test_users": int(len(data.test_users)),
         "candidates_per_user": int(data.candidates().shape[1]),
-        **{k: round(v, 4) for k, v in result.metrics["test"].items()},
-        "popularity": {k: round(v, 4) for k, v in result.metrics["baseline_popularity"].items()},
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(record), flush=True)
-    return record
+    return emit(record)
 
 
 if __name__ == "__main__":

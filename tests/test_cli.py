@@ -29,8 +29,10 @@ def trained_run(tmp_path_factory):
 def test_models_list_and_show(runner):
     listed = runner.invoke(main, ["models", "list"])
     assert listed.exit_code == 0
-    for name in ("gmf", "mlp", "neumf"):
-        assert name in listed.output
+    from tfrec.registry import list_models
+
+    for spec in list_models():  # every registered model, each with the reference it ports
+        assert f"{spec.name} " in listed.output and f"reference: {spec.reference}" in listed.output
     shown = runner.invoke(main, ["models", "show", "neumf"])
     assert shown.exit_code == 0
     assert "factor_num" in shown.output and "seed 004" in shown.output and "num_negatives" in shown.output

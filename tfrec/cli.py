@@ -150,7 +150,7 @@ def models_list():
     from tfrec.registry import list_models
 
     for spec in list_models():
-        click.echo(f"{spec.name:<10} {spec.task:<15} {spec.description}")
+        click.echo(f"{spec.name:<10} {spec.task:<15} {spec.description}\n{'':<27}reference: {spec.reference}")
 
 
 @models.command("show")
@@ -179,8 +179,10 @@ def datasets():
 def datasets_list():
     from tfrec.data.registry import list_datasets
 
-    for spec in list_datasets():
-        click.echo(f"{spec.name:<14} {spec.task:<15} {spec.description}")
+    specs = list_datasets()
+    width = max(len(spec.name) for spec in specs)
+    for spec in specs:
+        click.echo(f"{spec.name:<{width}} {spec.task:<15} {spec.description}")
 
 
 @datasets.command("info")

@@ -58,7 +58,9 @@ class SequenceSelfAttention(keras.layers.Layer):
         logits = tf.einsum("bid,bjd->bij", projected, projected) / tf.sqrt(tf.cast(dim, x.dtype))
         keys = tf.cast(mask, tf.bool)[:, None, :]
         logits = tf.where(keys, logits, tf.constant(_MASKED, x.dtype))
-        return tf.reduce_mean(tf.einsum("bij,bjd->bid", tf.nn.softmax(logits, axis=-1), x), axis=1)
+        # mean_i sum_j a_ij x_j = sum_j (mean_i a_ij) x_j: average the weights, then one product
+        weights = tf.reduce_mean(tf.nn.softmax(logits, axis=-1), axis=1)
+        return tf.einsum("bj,bjd->bd", weights, x)
 
     def get_config(self):
         return {**super().get_config(), "initializer": keras.initializers.serialize(self.initializer)}
