@@ -17,7 +17,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.layers.fields import check_positive_int
+from tfrec.validation import check_positive_int
 from tfrec.layers.pairs import pair_indices
 
 

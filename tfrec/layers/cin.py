@@ -18,7 +18,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.layers.fields import check_units
+from tfrec.validation import check_units
 
 
 @keras.saving.register_keras_serializable(package="tfrec")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tfrec import _backend  # noqa: F401
 import keras
 
-from tfrec.layers.fields import check_units
+from tfrec.validation import check_units
 
 
 @keras.saving.register_keras_serializable(package="tfrec")

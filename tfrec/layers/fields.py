@@ -22,6 +22,8 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
+from tfrec.validation import check_non_negative, check_positive_int
+
 
 def normalize_fields(fields) -> list[dict]:
     """``fields`` (``CTRField`` objects, ``(name, vocab_size[, multi_hot])`` tuples or dicts) ->
@@ -51,30 +53,6 @@ def normalize_fields(fields) -> list[dict]:
     return out
 
 
-def check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def check_non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"`{name}` must be a non-negative number; got {value!r}")
-    return float(value)
-
-
-def check_units(name: str, units, allow_empty: bool = False) -> tuple[int, ...]:
-    """A list of positive layer widths (``ValueError`` otherwise)."""
-    try:
-        units = tuple(units)
-    except TypeError:
-        raise ValueError(f"`{name}` must be a list of positive integers; got {units!r}") from None
-    if (not units and not allow_empty) or any(isinstance(u, bool) or not isinstance(u, numbers.Integral) or u <= 0 for u in units):
-        raise ValueError(f"`{name}` must be a {'' if allow_empty else 'non-empty '}list of positive integers; got {list(units)!r}")
-    return tuple(int(u) for u in units)
-
-
-@keras.saving.register_keras_serializable(package="tfrec")
 class FieldEmbedding(keras.layers.Layer):
     """Per-field embeddings from one shared table, plus optional first-order weights.
 

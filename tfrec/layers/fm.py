@@ -15,7 +15,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.layers.fields import check_non_negative, check_positive_int
+from tfrec.validation import check_non_negative, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="tfrec")

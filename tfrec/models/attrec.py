@@ -37,21 +37,15 @@ Deliberate choices (see also :mod:`tfrec.data.sequences`):
 
 from __future__ import annotations
 
-import numbers
 
 from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
 from tfrec.layers.sequence_attention import SequenceSelfAttention
+from tfrec.validation import check_positive_int
 
 MODES = ("inner", "dist")
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
-    return int(value)
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -76,10 +70,10 @@ class AttRec(keras.Model):
     def __init__(self, num_users: int, num_items: int, maxlen: int = 5, embed_dim: int = 100, mode: str = "inner",
                  w: float = 0.5, gamma: float = 0.5, embed_reg: float = 1e-6, **kwargs):
         super().__init__(**kwargs)
-        self.num_users = _positive_int("num_users", num_users)
-        self.num_items = _positive_int("num_items", num_items)
-        self.maxlen = _positive_int("maxlen", maxlen)
-        self.embed_dim = _positive_int("embed_dim", embed_dim)
+        self.num_users = check_positive_int("num_users", num_users)
+        self.num_items = check_positive_int("num_items", num_items)
+        self.maxlen = check_positive_int("maxlen", maxlen)
+        self.embed_dim = check_positive_int("embed_dim", embed_dim)
         if mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
         if not 0.0 <= float(w) <= 1.0:

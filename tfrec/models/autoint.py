@@ -21,7 +21,8 @@ import keras
 import tensorflow as tf
 
 from tfrec.layers.autoint import InteractingLayer
-from tfrec.layers.fields import FieldEmbedding, check_non_negative, check_units
+from tfrec.layers.fields import FieldEmbedding
+from tfrec.validation import check_non_negative, check_units
 from tfrec.models.ctr import CTRModel, build_once
 
 

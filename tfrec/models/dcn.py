@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from tfrec.layers.cross import CrossNetwork
 from tfrec.layers.dnn import DNN
-from tfrec.layers.fields import FieldEmbedding, check_non_negative
+from tfrec.layers.fields import FieldEmbedding
+from tfrec.validation import check_non_negative
 from tfrec.models.ctr import CTRModel, build_once
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 from tfrec import _backend  # noqa: F401
 import keras
 
-from tfrec.layers.fields import FieldEmbedding, check_non_negative
+from tfrec.layers.fields import FieldEmbedding
+from tfrec.validation import check_non_negative
 from tfrec.layers.fm import FMInteraction
 from tfrec.models.ctr import CTRModel, build_once
 

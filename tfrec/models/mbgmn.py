@@ -61,6 +61,7 @@ from tfrec.data.graphs import coo_arrays, symmetric_normalized
 from tfrec.layers.attention import LightSelfAttention
 from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
 from tfrec.models.base import split_user_item
+from tfrec.validation import check_positive_int
 
 try:  # CSR products: ~10x faster than tf.sparse.sparse_dense_matmul on CPU, identical results
     from tensorflow.python.ops.linalg.sparse import sparse_csr_matrix_ops as _csr
@@ -123,8 +124,7 @@ class MBGMN(keras.Model):
         super().__init__(**kwargs)
         for name, value in (("num_users", num_users), ("num_items", num_items), ("num_behaviors", num_behaviors),
                             ("latdim", latdim), ("rank", rank), ("gnn_layer", gnn_layer), ("att_head", att_head)):
-            if int(value) != value or value <= 0:
-                raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
+            check_positive_int(name, value)
         if latdim % 2 or latdim % att_head:
             raise ValueError(f"`latdim` ({latdim}) must be even and divisible by `att_head` ({att_head})")
         if len(adjacency_nnz) != num_behaviors:

@@ -23,7 +23,6 @@ Decisions where the reference is quirky (all documented, none silent):
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 from tfrec import _backend  # noqa: F401
@@ -31,12 +30,7 @@ import keras
 import tensorflow as tf
 
 from tfrec.models.base import PointwiseModel, split_user_item
-
-
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"`{name}` must be a positive integer; got {value!r}")
-    return int(value)
+from tfrec.validation import check_positive_int
 
 
 def _check_layers(layers: Sequence[int]) -> tuple[int, ...]:
@@ -125,9 +119,9 @@ class GMF(PointwiseModel):
 
     def __init__(self, num_users: int, num_items: int, factor_num: int = 32, **kwargs):
         super().__init__(**kwargs)
-        self.num_users = _check_positive_int("num_users", num_users)
-        self.num_items = _check_positive_int("num_items", num_items)
-        self.factor_num = _check_positive_int("factor_num", factor_num)
+        self.num_users = check_positive_int("num_users", num_users)
+        self.num_items = check_positive_int("num_items", num_items)
+        self.factor_num = check_positive_int("factor_num", factor_num)
         self.user_embedding = _embedding(self.num_users, self.factor_num, "user_embedding")
         self.item_embedding = _embedding(self.num_items, self.factor_num, "item_embedding")
         self.output_layer = _dense(1, "output")
@@ -171,8 +165,8 @@ class MLP(PointwiseModel):
 
     def __init__(self, num_users: int, num_items: int, layers: Sequence[int] = (64, 32, 16, 8), dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.num_users = _check_positive_int("num_users", num_users)
-        self.num_items = _check_positive_int("num_items", num_items)
+        self.num_users = check_positive_int("num_users", num_users)
+        self.num_items = check_positive_int("num_items", num_items)
         self.layer_sizes = _check_layers(layers)
         self.dropout_rate = _check_dropout(dropout)
         half = self.layer_sizes[0] // 2
@@ -230,9 +224,9 @@ class NeuMF(PointwiseModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_users = _check_positive_int("num_users", num_users)
-        self.num_items = _check_positive_int("num_items", num_items)
-        self.factor_num = _check_positive_int("factor_num", factor_num)
+        self.num_users = check_positive_int("num_users", num_users)
+        self.num_items = check_positive_int("num_items", num_items)
+        self.factor_num = check_positive_int("factor_num", factor_num)
         self.layer_sizes = _check_layers(layers)
         self.dropout_rate = _check_dropout(dropout)
         half = self.layer_sizes[0] // 2

@@ -24,7 +24,8 @@ import tensorflow as tf
 
 from tfrec.layers.cin import CIN
 from tfrec.layers.dnn import DNN
-from tfrec.layers.fields import FieldEmbedding, check_non_negative
+from tfrec.layers.fields import FieldEmbedding
+from tfrec.validation import check_non_negative
 from tfrec.models.ctr import CTRModel, build_once
 
 
