@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 
+import tensorflow as tf
+
 from tfrec import evaluation
 
 
@@ -19,6 +21,21 @@ def test_sampled_ranks_counts_negatives_at_or_above_positive():
         dtype=np.float32,
     )
     assert evaluation.sampled_ranks(scores).numpy().tolist() == [0, 2, 1, 3]
+
+
+def test_the_positive_listed_again_among_negatives_is_not_its_own_competitor():
+    # NCF's ml-1m.test.negative repeats the held-out item for some users: that copy scores
+    # exactly as the positive, and with ids given it must not push the positive down a rank
+    candidates = np.array([[7, 7, 3, 4], [7, 1, 3, 4]])
+    scores = np.array([[0.5, 0.5, 0.6, 0.1], [0.5, 0.5, 0.6, 0.1]], dtype=np.float32)
+    assert evaluation.sampled_ranks(scores).numpy().tolist() == [2, 2]
+    assert evaluation.sampled_ranks(scores, candidates).numpy().tolist() == [1, 2]
+
+    def score_fn(users, items):  # item id / 10 as the score: item 7 beats items 3 and 4
+        return tf.cast(items, tf.float32) / 10.0
+
+    ranks = evaluation.sampled_ranks_of(score_fn, np.array([0, 1]), candidates)
+    assert ranks.tolist() == [0, 0]  # item 1 ties nothing; the repeated 7 is skipped
 
 
 def test_ranking_metrics_hand_computed():
@@ -68,7 +85,9 @@ def test_evaluate_sampled_batched_matches_unbatched():
 
     a = evaluation.evaluate_sampled(score, users, candidates, ks=(3,), batch_size=4)
     b = evaluation.evaluate_sampled(score, users, candidates, ks=(3,), batch_size=100)
-    ranks = [(row[c[1:]] >= row[c[0]]).sum() for row, c in zip(table, candidates)]
+    # a candidate that is the positive item itself does not count against it
+    ranks = [((row[c[1:]] >= row[c[0]]) & (c[1:] != c[0])).sum() for row, c in zip(table, candidates)]
+    assert any((c[1:] == c[0]).any() for c in candidates)  # the case is exercised
     assert a == b == evaluation.ranking_metrics(np.array(ranks), ks=(3,))
 
 

@@ -46,19 +46,26 @@ ScoreFn = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 # Ranks
 # --------------------------------------------------------------------------------------------
 @tf.function(reduce_retracing=True)
-def sampled_ranks(scores: tf.Tensor) -> tf.Tensor:
+def sampled_ranks(scores: tf.Tensor, candidates: tf.Tensor | None = None) -> tf.Tensor:
     """Zero-based rank of the positive among sampled candidates.
 
     Args:
         scores: ``[B, 1 + N]`` float scores; column 0 is the positive, the rest negatives.
+        candidates: optional ``[B, 1 + N]`` item ids the scores belong to. A "negative" that is
+            the positive item itself is then not counted against it: the NCF paper's
+            ``ml-1m.test.negative`` lists the held-out item among the negatives for 156 users,
+            and NCF's own evaluation (a dict keyed by item) counts such an item once.
 
     Returns:
         ``[B]`` int32: how many negatives score **greater than or equal to** the positive
         (ties pessimistic).
     """
     scores = tf.convert_to_tensor(scores)
-    positive = scores[:, :1]
-    return tf.reduce_sum(tf.cast(scores[:, 1:] >= positive, tf.int32), axis=1)
+    beats = scores[:, 1:] >= scores[:, :1]
+    if candidates is not None:
+        candidates = tf.convert_to_tensor(candidates)
+        beats = tf.logical_and(beats, tf.not_equal(candidates[:, 1:], candidates[:, :1]))
+    return tf.reduce_sum(tf.cast(beats, tf.int32), axis=1)
 
 
 @tf.function(reduce_retracing=True)
@@ -151,7 +158,10 @@ def sampled_ranks_of(score_fn: ScoreFn, users: np.ndarray, candidates: np.ndarra
     users = np.asarray(users)
     candidates = np.asarray(candidates)
     ranks = [
-        sampled_ranks(score_fn(tf.constant(users[i : i + batch_size]), tf.constant(candidates[i : i + batch_size]))).numpy()
+        sampled_ranks(
+            score_fn(tf.constant(users[i : i + batch_size]), tf.constant(candidates[i : i + batch_size])),
+            candidates[i : i + batch_size],
+        ).numpy()
         for i in range(0, len(users), batch_size)
     ]
     return np.concatenate(ranks)
