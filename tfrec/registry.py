@@ -238,6 +238,70 @@ MODELS: dict[str, ModelSpec] = {
 
 
 # --------------------------------------------------------------------------------------------
+# COTREC (seed 002): session-based next item, full ranking
+# --------------------------------------------------------------------------------------------
+_COTREC_QUIRK_SOURCE = "seed 002 as it runs (../shared/seeds/README.md quirk); the other value is the corrected version"
+MODELS["cotrec"] = ModelSpec(
+    name="cotrec",
+    builder="tfrec.models.cotrec:CoTRec",
+    task="sessions",
+    description="COTREC: item-graph / session-graph co-training, contrastive + adversarial (session-based)",
+    reference="seed 002 (COTREC on Diginetica / Tmall / RetailRocket, PyTorch); Xia et al., CIKM 2021",
+    model_defaults={
+        "embed_dim": 100, "num_layers": 2, "beta": 0.01, "lam": 0.005, "eps": 0.2, "use_positions": True,
+        "max_len": 200, "w_k": 10.0, "num_positives": 10, "num_candidates": 5000, "temperature": 0.2,
+        "session_view": "detached", "graph_maps": "fixed", "diff_mask": "target_only",
+        "predict_product": "reference", "negative_draw": "shared", "ssl_layout": "reshape",
+        "ssl_reduction": "sum", "adversarial_pairing": "crossed", "mining": "crossed", "topk_method": "nth_element",
+    },
+    train_defaults={
+        "epochs": 30, "batch_size": 100, "lr": 1e-3, "adam_epsilon": 1e-8, "eval_every": 1,
+        "last_batch": "reference", "validation": 0.0, "steps_per_execution": 10, "jit_compile": False,
+    },
+    sources={
+        "embed_dim": "seed 002 Args.embSize = 100",
+        "num_layers": "seed 002 Args.layer = 2",
+        "beta": "COTREC README: Tmall / RetailRocket beta 0.01, Diginetica 0.001 (the notebook's Args has 0.005)",
+        "lam": "COTREC README: lam 0.005 on every dataset (seed 002 Args.lam = 0.005)",
+        "eps": "COTREC README / seed 002 Args: eps 0.2, Diginetica 0.5",
+        "use_positions": "seed 002 as it runs: position-aware attention on every dataset (it tests dataset == 'Tmall' "
+        "but is given 'tmall'); the original repository uses False for Tmall",
+        "max_len": "seed 002 pos_len = 200, 300 for RetailRocket",
+        "w_k": "seed 002 self.w_k = 10",
+        "num_positives": "seed 002 self.K = 10",
+        "num_candidates": "seed 002 self.num = 5000 (topk depth for negatives)",
+        "temperature": "seed 002 SSL_topk: exp(score / 0.2)",
+        "session_view": _COTREC_QUIRK_SOURCE + " (SessConv's numpy round trip: no gradient)",
+        "graph_maps": _COTREC_QUIRK_SOURCE + " (maps in a plain dict: never trained)",
+        "diff_mask": _COTREC_QUIRK_SOURCE + " (diff_mask.long(): only the target item)",
+        "predict_product": _COTREC_QUIRK_SOURCE + " (example_predicting's item_emb @ sess_emb needs batch == embed_dim)",
+        "negative_draw": _COTREC_QUIRK_SOURCE + " (one randint draw of ranks for the batch)",
+        "ssl_layout": _COTREC_QUIRK_SOURCE + " (SSL_topk reshapes [K, B, d] to [B, K, d])",
+        "ssl_reduction": _COTREC_QUIRK_SOURCE + " (the contrastive loss is summed over the batch)",
+        "adversarial_pairing": _COTREC_QUIRK_SOURCE + " (adv_item applied to the session view's scores)",
+        "mining": "seed 002 / the paper: each view mines for the other (co-training); 'own' is an ablation",
+        "topk_method": "tfrec: exact top-5000 by NthElement + sorting the candidates (same result as top_k, faster)",
+        "epochs": "seed 002 Args.epoch = 30",
+        "batch_size": "seed 002 Args.batchSize = 100",
+        "lr": "seed 002 Args.lr = 0.001 (torch Adam)",
+        "adam_epsilon": "torch.optim.Adam default 1e-8 (Keras' default is 1e-7)",
+        "eval_every": "seed 002 evaluates on the test set after every epoch",
+        "last_batch": _COTREC_QUIRK_SOURCE + " (generate_batch: the last batch is the last batch_size rows; 'partial' "
+        "keeps only the remaining rows and needs predict_product=corrected)",
+        "validation": "tfrec: fraction of training sessions held out to choose an epoch (seed 002 has none: 0.0)",
+        "steps_per_execution": "tfrec: 10 steps per tf.function call (speed only)",
+        "jit_compile": "off: the sparse item-graph product and tf.unique are not XLA-compilable",
+    },
+    default_data="synthetic-sessions",
+    dataset_defaults={
+        "diginetica": {"beta": 0.001, "eps": 0.5},
+        "retailrocket": {"max_len": 300},
+        "synthetic-sessions": {"epochs": 3},
+    },
+    dataset_aliases={"synthetic": "synthetic-sessions"},
+)
+
+# --------------------------------------------------------------------------------------------
 # The CTR family (seed 003): click probability from categorical fields, AUC / log loss
 # --------------------------------------------------------------------------------------------
 _CTR_TRAIN = {
@@ -402,7 +466,7 @@ def build_model(name: str, data, **overrides):
     Constructor errors from bad values (``ValueError``) become a UserError naming the option.
     """
     spec = get_model_spec(name)
-    model_kwargs, _ = resolve_hparams(spec, overrides)
+    model_kwargs, _ = resolve_hparams(spec, overrides, spec.dataset_name(getattr(data, "name", None)))
     shape_args = {key: getattr(data, key) for key in DATA_SHAPE_ARGS if hasattr(data, key)}
     cls = spec.model_class()
     try:

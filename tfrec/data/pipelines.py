@@ -293,3 +293,61 @@ def ctr_training_data(data: CTRData, *, batch_size: int, seed: int, first_epoch:
     dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
     return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+
+
+def session_training_data(
+    data,
+    *,
+    batch_size: int,
+    seed: int,
+    first_epoch: int = 0,
+    last_batch: str = "reference",
+    max_len: int | None = None,
+) -> TrainingData:
+    """COTREC training batches (seed 002 ``Data.generate_batch`` / ``get_slice``), one epoch at a time.
+
+    Epoch ``e`` visits the training prefixes in the order ``default_rng([seed, e]).permutation``
+    (the reference shuffles with ``np.random.shuffle`` every epoch), ``ceil(n / batch_size)``
+    batches. The last batch is, with ``last_batch="reference"``, the **last** ``batch_size``
+    prefixes of that order (so it repeats some of the previous batch's, as ``generate_batch``
+    does: every batch is full, which the reference's mode needs), or, with ``"partial"``, the
+    remaining prefixes only. Each batch is padded to its own longest session; sessions longer
+    than ``max_len`` keep their latest ``max_len`` clicks (the reference would fail on them).
+    Batches are built vectorised per batch (no per-row Python) in a background thread.
+
+    Returns:
+        :class:`TrainingData` whose dataset yields ``{"items" [B, L], "lengths" [B],
+        "targets" [B]}`` int32 (items oldest first, 0-padded on the right; targets 1-based).
+    """
+    if last_batch not in ("reference", "partial"):
+        raise ValueError(f"last_batch must be 'reference' or 'partial'; got {last_batch!r}")
+    n = data.num_train
+    steps = max(1, math.ceil(n / batch_size))
+
+    def sample(epoch: int) -> list:
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        batches = []
+        for step in range(steps):
+            if last_batch == "reference" and step == steps - 1 and n >= batch_size:
+                rows = order[n - batch_size:]
+            else:
+                rows = order[step * batch_size:(step + 1) * batch_size]
+            items, lengths = data.train.padded(rows)
+            if max_len is not None and items.shape[1] > max_len:
+                items, lengths = data.train.padded(rows, max_len=max_len)
+            batches.append({"items": items, "lengths": lengths, "targets": data.train_targets[rows].astype(np.int32)})
+        return batches
+
+    sampler = EpochSampler(sample, first_epoch)
+    spec = {
+        "items": tf.TensorSpec([None, None], tf.int32),
+        "lengths": tf.TensorSpec([None], tf.int32),
+        "targets": tf.TensorSpec([None], tf.int32),
+    }
+
+    def generate():
+        yield from sampler.take()
+
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
+    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)

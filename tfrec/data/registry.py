@@ -212,6 +212,15 @@ _SPECS: tuple[DatasetSpec, ...] = (
         user_data=True,
     ),
     DatasetSpec(
+        name="synthetic-sessions",
+        task="sessions",
+        description="small generated session data from a planted item-transition chain (no download)",
+        files=(),
+        required=(),
+        loader="tfrec.data.synthetic:synthetic_sessions",
+        notes="generated from the seed; takes no --data-dir; the offline default of --model cotrec",
+    ),
+    DatasetSpec(
         name="sessions",
         task="sessions",
         description="your own click log (CSV/TSV session_id,item_id,timestamp), the standard session recipe",

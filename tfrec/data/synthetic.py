@@ -80,3 +80,63 @@ def load_synthetic(
     return leave_latest_out(
         frame, name="synthetic", seed=seed, num_test_negatives=num_test_negatives, shape=(num_users, num_items)
     )
+
+
+def synthetic_sessions(
+    path: Path | None = None,
+    *,
+    seed: int = 0,
+    num_items: int = 200,
+    num_train_sessions: int = 800,
+    num_test_sessions: int = 200,
+    min_length: int = 2,
+    max_length: int = 8,
+    successors: int = 3,
+    noise: float = 0.1,
+):
+    """Session-based data from a planted item-transition structure (the offline COTREC default).
+
+    Every item ``i`` gets ``successors`` fixed next items drawn at random; a session starts at
+    a random item and then, at each click, moves to one of the current item's successors
+    (uniformly) or, with probability ``noise``, to any item. Session lengths are uniform in
+    ``[min_length, max_length]``. Training and test sessions come from the same chain, so a model
+    of the transitions predicts the next item far better than popularity. Both parts are
+    prefix-augmented like COTREC's files (:func:`tfrec.data.sessions.prefix_pairs`); items are
+    ``1 .. num_items``. Vectorised over sessions; deterministic given ``seed``; ``path`` is ignored.
+    """
+    from tfrec.data.sessions import prefix_pairs
+    from tfrec.data.types import SessionData, SessionSequences
+
+    if num_items < 2 or successors < 1 or not 2 <= min_length <= max_length or not 0.0 <= noise <= 1.0:
+        raise UserError(
+            "synthetic sessions need num_items >= 2, successors >= 1, 2 <= min_length <= max_length and "
+            f"0 <= noise <= 1; got {num_items}, {successors}, {min_length}, {max_length}, {noise}"
+        )
+    rng = np.random.default_rng([seed, 3])
+    chain = rng.integers(0, num_items, size=(num_items, successors))
+
+    def sessions(count: int) -> SessionSequences:
+        lengths = rng.integers(min_length, max_length + 1, size=count)
+        walk = np.zeros((count, max_length), dtype=np.int64)
+        walk[:, 0] = rng.integers(0, num_items, size=count)
+        for t in range(1, max_length):  # one step for all sessions at once
+            follow = chain[walk[:, t - 1], rng.integers(0, successors, size=count)]
+            jump = rng.integers(0, num_items, size=count)
+            walk[:, t] = np.where(rng.random(count) < noise, jump, follow)
+        keep = np.arange(max_length)[None, :] < lengths[:, None]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return SessionSequences((walk[keep] + 1).astype(np.int32), offsets)
+
+    train_sessions, test_sessions = sessions(num_train_sessions), sessions(num_test_sessions)
+    train, train_targets = prefix_pairs(train_sessions)
+    test, test_targets = prefix_pairs(test_sessions)
+    return SessionData(
+        name="synthetic-sessions",
+        num_items=num_items,
+        train=train,
+        train_targets=train_targets,
+        test=test,
+        test_targets=test_targets,
+        all_train_seq=train_sessions,
+        info={"source": "synthetic", "successors": successors, "noise": noise},
+    )

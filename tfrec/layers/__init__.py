@@ -11,9 +11,11 @@ from tfrec.layers.fm import FactorizationMachine, FMInteraction
 from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
 from tfrec.layers.product import InnerProduct, OuterProduct
 from tfrec.layers.sequence_attention import SequenceSelfAttention
+from tfrec.layers.session_attention import SessionSoftAttention
+from tfrec.layers.session_graph import ItemConv, SessConv
 
 __all__ = [
     "CIN", "DNN", "AttentionalPairPooling", "CrossNetwork", "FMInteraction", "FactorizationMachine", "FieldEmbedding",
-    "InnerProduct", "InteractingLayer", "LightSelfAttention", "MetaPredictor", "MetaSpecializer", "OuterProduct",
-    "SequenceSelfAttention", "leaky_relu",
+    "InnerProduct", "InteractingLayer", "ItemConv", "LightSelfAttention", "MetaPredictor", "MetaSpecializer", "OuterProduct",
+    "SequenceSelfAttention", "SessConv", "SessionSoftAttention", "leaky_relu",
 ]

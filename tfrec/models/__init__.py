@@ -5,6 +5,7 @@
 from tfrec.models.afm import AFM
 from tfrec.models.attrec import AttRec
 from tfrec.models.autoint import AutoInt
+from tfrec.models.cotrec import CoTRec
 from tfrec.models.dcn import DCN
 from tfrec.models.deepfm import DeepFM
 from tfrec.models.fm import FM
@@ -15,6 +16,6 @@ from tfrec.models.wide_deep import WideDeep
 from tfrec.models.xdeepfm import XDeepFM
 
 __all__ = [
-    "AFM", "AttRec", "AutoInt", "DCN", "DeepFM", "FM", "GMF", "MBGMN", "MLP", "NeuMF", "PNN", "WideDeep",
+    "AFM", "AttRec", "AutoInt", "CoTRec", "DCN", "DeepFM", "FM", "GMF", "MBGMN", "MLP", "NeuMF", "PNN", "WideDeep",
     "XDeepFM", "neumf_from_pretrained",
 ]

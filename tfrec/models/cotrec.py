@@ -1,0 +1,539 @@
+"""COTREC: self-supervised graph co-training for session-based recommendation (Xia et al., CIKM 2021).
+
+Ports seed 002 ("Model": ``ItemConv``, ``SessConv``, ``COTREC``; "Dataset": ``Data``;
+"Experiment" ``Args``). Shapes: ``N`` items (``n_node``; item ``i`` is row ``i - 1``), ``d``
+embedding size, ``B`` sessions in a batch, ``L`` padded session length, ``K`` mined positives
+(10), ``C`` mining candidates (5000). A batch is ``{"items" [B, L] int32 (clicks oldest first,
+0-padded on the right), "lengths" [B] int32, "targets" [B] int32 (1-based next items)}``.
+
+One training step (``COTREC.forward(train=True)`` then ``loss.backward()``)::
+
+    E          = item table [N, d]                                   (the only embedding table)
+    X          = ItemConv(E, A)          [N, d]   item view, A = column-normalised transition graph
+    S_I        = w_k * normalize(attention(X[reversed session]))    [B, d]   (w_k = 10)
+    X_n        = normalize(X)                                        [N, d]
+    scores     = S_I @ X_n^T             [B, N]   -> loss_item = mean cross-entropy
+    S_S        = SessConv(mean_t E[session], D^-1 A_overlap)         [B, d]   session view
+    scores_s   = S_S @ X_n^T             [B, N]
+    mining     : each view ranks items, its top C give K positives (ranks 0..K-1) and K negatives
+                 (random ranks K..C-1) for the *other* view; contrastive loss (temperature 0.2)
+                 of anchor normalize(last item + session) against normalize(item + session)
+    adversarial: adv = eps * normalize_rows(d CE(S @ (X_n + adv_prev)^T) / d adv) for each view,
+                 kept as state; KL(softmax(scores) || softmax(scores with X_n + adv)) at the mask
+    loss       = loss_item + beta * contrastive + lam * KL
+
+Evaluation and serving score ``S_I @ X_n^T`` with ``X`` propagated once (:meth:`CoTRec.item_view`).
+
+**The reference's quirks** -- each reproduced by default, each behind a named option whose
+other value is the corrected version (``../shared/seeds/README.md``):
+
+* ``session_view="detached"``: ``SessConv`` round-trips through numpy, so no gradient reaches the
+  session view (``tf.stop_gradient`` here); ``"differentiable"`` lets the gradient through to
+  the item table (and the maps when trained).
+* ``graph_maps="fixed"``: the per-layer ``nn.Linear`` maps of ``ItemConv`` and ``SessConv`` live
+  in a plain ``dict`` PyTorch never registers: never trained, never re-initialised (default
+  Linear init, U(-1/sqrt(d), 1/sqrt(d)), the same law as the other weights); ``"trained"``
+  trains them.
+* ``diff_mask="target_only"``: ``diff_mask.long()`` truncates the fill 1/(N-1) to 0, so the KL
+  term sees each session's target item only; ``"weighted"`` uses the float mask the reference
+  builds (1 at the target, 1/(N-1) elsewhere).
+* ``predict_product="reference"``: ``example_predicting`` computes ``softmax(X_n @ S, dim=0)``
+  with ``X_n`` ``[N, d]`` and ``S`` ``[B, d]``: it contracts the embedding axis with the batch
+  axis, so it runs only when ``B == d`` (both 100) and column ``j`` ranks items by embedding
+  coordinate ``j`` across the batch; ``"corrected"`` ranks by ``X_n @ S^T`` (column ``b`` is
+  session ``b``), for any batch size. (The softmax over items does not change a column's order:
+  the top-``C`` is taken from the logits.)
+* ``negative_draw="shared"``: one draw of ``K`` ranks in ``[K, C)`` for the whole batch
+  (``torch.randint(K, num, (K,))``); ``"per_session"`` draws ``K`` ranks per session.
+* ``ssl_layout="reshape"``: ``SSL_topk`` turns the ``[K, B, d]`` mined embeddings into
+  ``[B, K, d]`` with ``reshape`` (mixing sessions); ``"transpose"`` keeps session ``b``'s own.
+* ``ssl_reduction="sum"``: the contrastive loss is a sum over the batch; ``"mean"`` averages.
+* ``adversarial_pairing="crossed"``: ``adv_item`` is computed with the item view's ``S_I`` but
+  applied to the session view's scores (and ``adv_sess`` the other way round); ``"matched"``
+  applies each perturbation to the view it was computed with.
+* ``mining="crossed"``: each view's positives/negatives come from the *other* view's ranking.
+  This is the paper's co-training design, not a bug; ``"own"`` (each view mines for itself) is
+  an ablation, not a correction.
+* Batch filling (``Data.get_slice``'s hard-coded 100 rows, ``generate_batch``'s last batch taken
+  as the last ``B`` rows of the shuffled order) is the training setting ``last_batch``
+  (``"reference"`` / ``"partial"``) of :func:`tfrec.data.pipelines.session_training_data`.
+* Tmall and positions: the notebook asks for ``tmall`` but tests ``dataset == 'Tmall'``, so as it
+  runs Tmall uses the position-aware attention (``use_positions=True``, the default); the
+  original repository uses ``use_positions=False`` for Tmall.
+* Not reproduced because they have no effect: ``w_i`` / ``w_s`` (defined, never used) and the
+  ``l2`` argument (never passed to Adam): no weight decay here either.
+
+Other choices: ``F.normalize``'s ``max(||x||, 1e-12)`` is matched exactly; the adversarial
+gradient is computed in closed form, ``(softmax(logits) - onehot)^T @ S / B`` (the gradient of
+the mean cross-entropy with respect to the perturbation; the NumPy test checks it against
+central differences), and the perturbation state ``adv_item`` / ``adv_sess`` is stored
+transposed, ``[d, N]`` (faster products); ties in the top-``C`` order are broken by item index
+(``torch.topk`` leaves them unspecified); the top-``C`` is exact (:func:`top_candidates`).
+The reference's evaluation pads its last test batch with earlier rows (counting some twice);
+here each test prefix is ranked once (:class:`tfrec.training.SessionTask`). Sessions longer
+than ``max_len`` keep their latest ``max_len`` clicks (the reference would fail on them).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from tfrec import _backend  # noqa: F401
+import keras
+import tensorflow as tf
+
+from tfrec.layers.session_attention import SessionSoftAttention
+from tfrec.layers.session_graph import ItemConv, SessConv, l2_normalize, session_overlap, uniform_init
+from tfrec.validation import check_non_negative, check_positive_int
+
+OPTIONS = {
+    "session_view": ("detached", "differentiable"),
+    "graph_maps": ("fixed", "trained"),
+    "diff_mask": ("target_only", "weighted"),
+    "predict_product": ("reference", "corrected"),
+    "negative_draw": ("shared", "per_session"),
+    "ssl_layout": ("reshape", "transpose"),
+    "ssl_reduction": ("sum", "mean"),
+    "adversarial_pairing": ("crossed", "matched"),
+    "mining": ("crossed", "own"),
+    "topk_method": ("nth_element", "top_k"),
+}
+CORRECTED = {name: values[1] for name, values in OPTIONS.items() if name not in ("mining", "topk_method")}
+
+
+_STRIDE = 8
+
+
+def top_candidates(scores: tf.Tensor, k: int, method: str = "nth_element") -> tf.Tensor:
+    """``[R, k]`` int32 indices of each row's ``k`` largest scores, largest first (exact).
+
+    ``"top_k"`` is ``tf.math.top_k``. ``"nth_element"`` finds a threshold with
+    ``tf.raw_ops.NthElement`` -- on every 8th column, checked to leave at least ``k`` entries per
+    row, else the exact ``k``-th largest value -- keeps the entries at or above it and sorts only
+    those with ``top_k``: the same indices (``top_k`` breaks ties by lower index), about 2x
+    cheaper for ``k`` in the thousands.
+    """
+    if method == "top_k":
+        return tf.math.top_k(scores, k=k, sorted=True).indices
+    threshold = None
+    width = scores.shape[-1]
+    if width is not None and 4 * k <= width:
+        # a threshold from every 8th column, about 1.15 k entries per row above it; checked
+        # (each row needs >= k entries at or above it), else the exact k-th value
+        sample = scores[:, ::_STRIDE]
+        rank = min(int(sample.shape[-1]) - 1, -(-k * 115 // (100 * _STRIDE)))
+        guess = tf.raw_ops.NthElement(input=sample, n=rank, reverse=True)[:, None]
+        enough = tf.reduce_all(tf.reduce_sum(tf.cast(scores >= guess, tf.int32), axis=1) >= k)
+        exact = lambda: tf.raw_ops.NthElement(input=scores, n=k - 1, reverse=True)[:, None]  # noqa: E731
+        threshold = tf.cond(enough, lambda: guess, exact)
+    else:
+        threshold = tf.raw_ops.NthElement(input=scores, n=k - 1, reverse=True)[:, None]  # [R, 1]
+    hits = tf.where(scores >= threshold)  # [M, 2] row-major; at least k per row
+    rows = tf.shape(scores, out_type=tf.int64)[0]
+    ragged = tf.RaggedTensor.from_value_rowids(tf.cast(hits[:, 1], tf.int32), hits[:, 0], nrows=rows)
+    columns = ragged.to_tensor(default_value=0)  # [R, >= k]
+    width = tf.shape(columns)[1]
+    valid = tf.sequence_mask(ragged.row_lengths(), width)
+    values = tf.where(valid, tf.gather(scores, columns, batch_dims=1), tf.constant(-np.inf, scores.dtype))
+    order = tf.math.top_k(values, k=k, sorted=True).indices  # ties: lower column first, as top_k
+    return tf.gather(columns, order, batch_dims=1)
+
+
+@keras.saving.register_keras_serializable(package="tfrec")
+class CoTRec(keras.Model):
+    """COTREC with every reference quirk as a named option (see the module docstring).
+
+    Args:
+        num_items: items ``1 .. num_items`` (``n_node``); ``0`` pads sessions.
+        num_edges: stored entries of the item transition graph (set by :meth:`from_data`; the
+            graph itself is model state, so a saved model scores without the data).
+        embed_dim: ``d`` (seed 002: 100).
+        num_layers: graph-convolution layers of both views (seed 002: 2).
+        beta: weight of the contrastive co-training loss.
+        lam: weight of the KL "difference" loss.
+        eps: norm of the adversarial perturbations.
+        use_positions: position-aware attention (``generate_sess_emb``) or not (``_npos``).
+        max_len: position-table rows (200; 300 for RetailRocket).
+        w_k: scale of the normalised item-view session embedding (10).
+        num_positives: ``K`` (10).
+        num_candidates: ``C``, the ranking depth negatives are drawn from (5000; clipped to
+            ``num_items``).
+        temperature: contrastive temperature (0.2).
+        seed: seed of the negative-rank draws.
+        session_view, graph_maps, diff_mask, predict_product, negative_draw, ssl_layout,
+        ssl_reduction, adversarial_pairing, mining: the quirk options (module docstring);
+            the first value of each is the reference's.
+        topk_method: ``"nth_element"`` or ``"top_k"`` for the top-``C`` (same result).
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        num_edges: int = 0,
+        embed_dim: int = 100,
+        num_layers: int = 2,
+        beta: float = 0.005,
+        lam: float = 0.005,
+        eps: float = 0.2,
+        use_positions: bool = True,
+        max_len: int = 200,
+        w_k: float = 10.0,
+        num_positives: int = 10,
+        num_candidates: int = 5000,
+        temperature: float = 0.2,
+        seed: int = 0,
+        session_view: str = "detached",
+        graph_maps: str = "fixed",
+        diff_mask: str = "target_only",
+        predict_product: str = "reference",
+        negative_draw: str = "shared",
+        ssl_layout: str = "reshape",
+        ssl_reduction: str = "sum",
+        adversarial_pairing: str = "crossed",
+        mining: str = "crossed",
+        topk_method: str = "nth_element",
+        **kwargs,
+    ):
+        kwargs.setdefault("name", "cotrec")
+        super().__init__(**kwargs)
+        self.num_items = check_positive_int("num_items", num_items)
+        if isinstance(num_edges, bool) or not isinstance(num_edges, numbers.Integral) or num_edges < 0:
+            raise ValueError(f"`num_edges` must be a non-negative integer; got {num_edges!r}")
+        self.num_edges = int(num_edges)
+        self.embed_dim = check_positive_int("embed_dim", embed_dim)
+        if isinstance(num_layers, bool) or not isinstance(num_layers, numbers.Integral) or num_layers < 0:
+            raise ValueError(f"`num_layers` must be a non-negative integer; got {num_layers!r}")
+        self.num_layers = int(num_layers)
+        self.beta, self.lam, self.eps = (check_non_negative(n, v) for n, v in (("beta", beta), ("lam", lam), ("eps", eps)))
+        self.w_k = check_non_negative("w_k", w_k)
+        self.temperature = check_non_negative("temperature", temperature)
+        if self.temperature == 0:
+            raise ValueError("`temperature` must be positive; got 0")
+        if not isinstance(use_positions, bool):
+            raise ValueError(f"`use_positions` must be True or False; got {use_positions!r}")
+        self.use_positions = use_positions
+        self.max_len = check_positive_int("max_len", max_len)
+        self.num_positives = check_positive_int("num_positives", num_positives)
+        self.num_candidates = check_positive_int("num_candidates", num_candidates)
+        if min(self.num_candidates, self.num_items) <= self.num_positives:
+            raise ValueError(
+                f"`num_candidates` (clipped to num_items = {self.num_items}) must exceed `num_positives` = "
+                f"{self.num_positives}: negatives are drawn from ranks num_positives .. num_candidates - 1"
+            )
+        self.seed = int(seed)
+        self.options = {}
+        for name, value in (
+            ("session_view", session_view), ("graph_maps", graph_maps), ("diff_mask", diff_mask),
+            ("predict_product", predict_product), ("negative_draw", negative_draw), ("ssl_layout", ssl_layout),
+            ("ssl_reduction", ssl_reduction), ("adversarial_pairing", adversarial_pairing), ("mining", mining),
+            ("topk_method", topk_method),
+        ):
+            if value not in OPTIONS[name]:
+                raise ValueError(f"`{name}` must be one of {OPTIONS[name]}; got {value!r}")
+            self.options[name] = value
+        trained_maps = self.options["graph_maps"] == "trained"
+        self.item_conv = ItemConv(self.num_layers, trainable_maps=trained_maps, name="item_conv")
+        self.sess_conv = SessConv(self.num_layers, trainable_maps=trained_maps, name="sess_conv")
+        self.attention = SessionSoftAttention(use_positions=use_positions, max_len=self.max_len, name="attention")
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="negative_draws")
+        self.loss_trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("loss", "cross_entropy", "contrastive", "difference")
+        }
+
+    # ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_data(cls, data, **hyperparameters) -> "CoTRec":
+        """Build for :class:`~tfrec.data.types.SessionData`: its catalogue and the item transition
+        graph of ``data.all_train_seq`` (the reference's ``Data(...).adjacency``)."""
+        from tfrec.data.sessions import item_transition_graph
+
+        adjacency = item_transition_graph(data.all_train_seq, data.num_items)
+        model = cls(num_items=data.num_items, num_edges=int(adjacency.nnz), **hyperparameters)
+        model.build()
+        model.set_item_graph(adjacency)
+        return model
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        n, d = self.num_items, self.embed_dim
+        self.item_embeddings = self.add_weight(name="item_embeddings", shape=(n, d), initializer=uniform_init(d))
+        # the perturbations are kept transposed, [d, N]: the products S @ adv^T run ~1.5x faster
+        self.adv_item = self.add_weight(name="adv_item", shape=(d, n), initializer="zeros", trainable=False)
+        self.adv_sess = self.add_weight(name="adv_sess", shape=(d, n), initializer="zeros", trainable=False)
+        self.graph_indices = self.add_weight(name="graph_indices", shape=(self.num_edges, 2), dtype="int64",
+                                             initializer="zeros", trainable=False)
+        self.graph_values = self.add_weight(name="graph_values", shape=(self.num_edges,), initializer="zeros",
+                                            trainable=False)
+        self.item_conv.build((n, d))
+        self.sess_conv.build((None, d))
+        self.attention.build((None, None, d))
+        self.built = True
+
+    def set_item_graph(self, adjacency) -> None:
+        """Store the ``[N, N]`` item graph (scipy sparse, propagation ``A @ X``) in the model."""
+        coo = adjacency.tocsr()
+        coo.sort_indices()
+        coo = coo.tocoo()
+        if coo.shape != (self.num_items, self.num_items) or coo.nnz != self.num_edges:
+            raise ValueError(
+                f"adjacency must be [{self.num_items}, {self.num_items}] with {self.num_edges} entries; "
+                f"got {coo.shape} with {coo.nnz}"
+            )
+        self.graph_indices.assign(np.stack([coo.row, coo.col], axis=1).astype(np.int64))
+        self.graph_values.assign(coo.data.astype(np.float32))
+
+    def item_graph(self) -> tf.sparse.SparseTensor:
+        """The stored item graph as a ``tf.sparse.SparseTensor`` ``[N, N]`` (row-major order)."""
+        return tf.sparse.SparseTensor(self.graph_indices, self.graph_values, [self.num_items, self.num_items])
+
+    # ----------------------------------------------------------------------------------------
+    # The two views
+    # ----------------------------------------------------------------------------------------
+    def item_view(self) -> tf.Tensor:
+        """``[N, d]`` item-view embeddings ``X = ItemConv(E, A)`` (not normalised)."""
+        return self.item_conv(self.item_embeddings, self.item_graph())
+
+    def item_session_embedding(self, item_view, items, lengths) -> tf.Tensor:
+        """``S_I`` ``[B, d]``: attention over the reversed session of ``X``, normalised, times ``w_k``."""
+        items = tf.cast(items, tf.int32)
+        lengths = tf.cast(lengths, tf.int32)
+        reversed_items = tf.reverse_sequence(items, lengths, seq_axis=1, batch_axis=0)
+        if self.use_positions:  # the position table has max_len rows: keep the latest max_len clicks
+            reversed_items = reversed_items[:, : self.max_len]
+            lengths = tf.minimum(lengths, self.max_len)
+        padded = tf.concat([tf.zeros([1, self.embed_dim], item_view.dtype), item_view], axis=0)
+        sequence = tf.gather(padded, reversed_items)  # [B, L, d]
+        attended = self.attention(sequence, tf.not_equal(reversed_items, 0), tf.maximum(lengths, 1))
+        return self.w_k * l2_normalize(attended)
+
+    def session_view(self, items, lengths) -> tf.Tensor:
+        """``S_S`` ``[B, d]``: ``SessConv`` over the batch's overlap graph from the item table."""
+        items = tf.cast(items, tf.int32)
+        table = self.item_embeddings
+        if self.options["session_view"] == "detached":
+            table = tf.stop_gradient(table)
+        padded = tf.concat([tf.zeros([1, self.embed_dim], table.dtype), table], axis=0)
+        means = tf.reduce_sum(tf.gather(padded, items), axis=1) / tf.cast(tf.maximum(lengths, 1), table.dtype)[:, None]
+        out = self.sess_conv(means, session_overlap(items))
+        return tf.stop_gradient(out) if self.options["session_view"] == "detached" else out
+
+    # ----------------------------------------------------------------------------------------
+    # Scoring and serving
+    # ----------------------------------------------------------------------------------------
+    @staticmethod
+    def compact(session_items):
+        """Move padding to the right (keeping the clicks' order): ``([B, L] items, [B] lengths)``."""
+        items = tf.cast(session_items, tf.int32)
+        order = tf.argsort(tf.cast(tf.equal(items, 0), tf.int32), axis=1, stable=True)
+        items = tf.gather(items, order, batch_dims=1)
+        return items, tf.reduce_sum(tf.cast(tf.not_equal(items, 0), tf.int32), axis=1)
+
+    @staticmethod
+    def scoring_table(item_view) -> tf.Tensor:
+        """``normalize(X)^T`` ``[d, N]``: the right operand of every score product (a plain
+        ``[B, d] @ [d, N]`` product is ~1.5x faster on a CPU than one with ``transpose_b``)."""
+        return tf.transpose(l2_normalize(item_view))
+
+    def score_items(self, item_view, items, lengths, table_t=None) -> tf.Tensor:
+        """``[B, N]`` scores ``S_I @ normalize(X)^T`` of every item (logit ``i - 1`` = item ``i``);
+        ``table_t`` is :meth:`scoring_table` of ``item_view`` when already computed."""
+        sessions = self.item_session_embedding(item_view, items, lengths)
+        return tf.matmul(sessions, self.scoring_table(item_view) if table_t is None else table_t)
+
+    def call(self, session_items, training=False):
+        """``session_items`` ``[B, L]`` int (0 = padding, clicks oldest first) -> ``[B, N]`` scores."""
+        items, lengths = self.compact(session_items)
+        return self.score_items(self.item_view(), items, lengths)
+
+    def recommend(self, session_items, k: int, item_view=None):
+        """Top-``k`` items of each session: ``(item_ids [B, k] int32, 1-based; scores [B, k])``."""
+        items, lengths = self.compact(session_items)
+        view = self.item_view() if item_view is None else item_view
+        top = tf.math.top_k(self.score_items(view, items, lengths), k=tf.minimum(k, self.num_items))
+        return top.indices + 1, top.values
+
+    # ----------------------------------------------------------------------------------------
+    # Losses
+    # ----------------------------------------------------------------------------------------
+    def _ranking_logits(self, table, sessions, scores, table_t=None):
+        """``[C', N]`` logits whose rows are ranked (``example_predicting`` before its softmax)."""
+        if self.options["predict_product"] == "reference":
+            tf.debugging.assert_equal(
+                tf.shape(sessions)[0], self.embed_dim,
+                message="predict_product='reference' needs batch size == embed_dim (the reference's 100 == 100); "
+                "use predict_product='corrected' for other batch sizes",
+            )
+            # (X @ S)^T with S [B, d] read as [d', B']: contracts X's embedding axis with S's batch axis
+            if table_t is not None:
+                return tf.matmul(sessions, table_t, transpose_a=True)
+            return tf.matmul(sessions, table, transpose_a=True, transpose_b=True)
+        if scores is not None:
+            return tf.stop_gradient(scores)
+        return tf.matmul(sessions, table, transpose_b=True)
+
+    def _mine(self, ranking, table):
+        """Positives ``[K, C', d]`` (ranks ``0..K-1``) and negatives (random ranks in ``[K, C)``)
+        of ``table`` for the columns of ``ranking``."""
+        k = self.num_positives
+        depth = min(self.num_candidates, self.num_items)
+        top = top_candidates(tf.stop_gradient(ranking), depth, self.options["topk_method"])  # [C', depth]
+        if self.options["negative_draw"] == "shared":
+            ranks = keras.random.randint((k,), k, depth, seed=self.seed_generator, dtype="int32")
+            negatives = tf.gather(top, ranks, axis=1)
+        else:
+            ranks = keras.random.randint((tf.shape(top)[0], k), k, depth, seed=self.seed_generator, dtype="int32")
+            negatives = tf.gather(top, ranks, batch_dims=1)
+        pick = lambda idx: tf.gather(table, tf.transpose(idx))  # [K, C', d], as the reference's loop
+        return pick(top[:, :k]), pick(negatives)
+
+    def _contrastive(self, anchor, sessions, positives, negatives):
+        """``SSL_topk``: anchor ``[B, d]``, sessions ``[B, d]``, mined ``[K, B, d]`` -> scalar."""
+        k, d = self.num_positives, self.embed_dim
+        if self.options["ssl_layout"] == "reshape":
+            arrange = lambda x: tf.reshape(x, [-1, k, d])
+        else:
+            arrange = lambda x: tf.transpose(x, [1, 0, 2])
+        anchor = l2_normalize(anchor + sessions)[:, None, :]
+        pos = l2_normalize(arrange(positives) + sessions[:, None, :])
+        neg = l2_normalize(arrange(negatives) + sessions[:, None, :])
+        pos_score = tf.reduce_sum(tf.exp(tf.reduce_sum(anchor * pos, -1) / self.temperature), 1)
+        neg_score = tf.reduce_sum(tf.exp(tf.reduce_sum(anchor * neg, -1) / self.temperature), 1)
+        terms = -tf.math.log(pos_score / (pos_score + neg_score))
+        return tf.reduce_sum(terms) if self.options["ssl_reduction"] == "sum" else tf.reduce_mean(terms)
+
+    def _adversarial(self, sessions, scores, adv_t, targets):
+        """``eps * normalize_rows(d CE(S @ (X_n + adv)^T) / d adv)``, the reference's
+        ``adversarial_item`` / ``_sess`` (no gradient flows through it); ``adv_t`` and the
+        result are transposed, ``[d, N]``."""
+        sessions, scores = tf.stop_gradient(sessions), tf.stop_gradient(scores)
+        logits = scores + tf.matmul(sessions, adv_t)
+        rows = tf.range(tf.shape(targets)[0])
+        error = tf.tensor_scatter_nd_sub(  # softmax - onehot, without a dense one-hot pass
+            tf.nn.softmax(logits), tf.stack([rows, targets], axis=1), tf.ones_like(targets, logits.dtype)
+        )
+        grad_t = tf.matmul(sessions, error, transpose_a=True) / tf.cast(tf.shape(sessions)[0], logits.dtype)
+        return self.eps * l2_normalize(grad_t, axis=0)  # each item's row of the gradient
+
+    def _difference(self, logits, adv_logits, targets):
+        """``diff``: ``sum p * log(1e-8 + (p + 1e-8) / (q + 1e-8))`` of masked softmaxes."""
+        if self.options["diff_mask"] == "target_only":
+            at = lambda x: tf.exp(tf.gather(x, targets, batch_dims=1) - tf.reduce_logsumexp(x, axis=1))
+            p, q = at(logits), at(adv_logits)
+        else:
+            fill = 1.0 / (self.num_items - 1) if self.num_items > 1 else 0.0
+            mask = tf.one_hot(targets, self.num_items, on_value=1.0, off_value=fill, dtype=logits.dtype)
+            p, q = tf.nn.softmax(logits) * mask, tf.nn.softmax(adv_logits) * mask
+        return tf.reduce_sum(p * tf.math.log(1e-8 + (p + 1e-8) / (q + 1e-8)))
+
+    def compute_losses(self, batch, training: bool = True) -> dict[str, tf.Tensor]:
+        """``{"loss", "cross_entropy", "contrastive", "difference"}`` of one batch.
+
+        With ``training`` (``COTREC.forward(train=True)``) the adversarial perturbations are
+        updated in place (``adv_item`` / ``adv_sess`` state) and all terms computed; without, only
+        the cross-entropy (the other two are 0, as the reference's evaluation returns them).
+        ``contrastive`` and ``difference`` are unweighted; ``loss`` weights them by ``beta``/``lam``.
+        """
+        items = tf.cast(batch["items"], tf.int32)
+        lengths = tf.cast(batch["lengths"], tf.int32)
+        targets = tf.cast(batch["targets"], tf.int32) - 1
+        view = self.item_view()
+        s_item = self.item_session_embedding(view, items, lengths)
+        x_n = l2_normalize(view)
+        x_t = tf.transpose(x_n)  # [d, N]
+        scores = tf.matmul(s_item, x_t)
+        cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, scores))
+        zero = tf.zeros([], scores.dtype)
+        if not training:
+            return {"loss": cross_entropy, "cross_entropy": cross_entropy, "contrastive": zero, "difference": zero}
+
+        s_sess = self.session_view(items, lengths)
+        scores_sess = tf.matmul(s_sess, x_t)
+        table = self.item_embeddings
+        # example_predicting + topk_func_random
+        rank_item = self._ranking_logits(x_n, s_item, scores, x_t)
+        rank_sess = self._ranking_logits(table, s_sess, None)
+        if self.options["mining"] == "crossed":
+            pos_item, neg_item = self._mine(rank_sess, x_n)  # item view learns from the session view's ranking
+            pos_sess, neg_sess = self._mine(rank_item, table)
+        else:
+            pos_item, neg_item = self._mine(rank_item, x_n)
+            pos_sess, neg_sess = self._mine(rank_sess, table)
+        last = tf.gather(items, tf.maximum(lengths - 1, 0), batch_dims=1) - 1
+        contrastive = self._contrastive(tf.gather(x_n, last), s_item, pos_item, neg_item)
+        contrastive += self._contrastive(tf.gather(table, last), s_sess, pos_sess, neg_sess)
+
+        # adversarial_item / adversarial_sess: from the previous step's perturbations, kept as state
+        adv_item = self._adversarial(s_item, scores, self.adv_item, targets)
+        adv_sess = self._adversarial(s_sess, scores_sess, self.adv_sess, targets)
+        self.adv_item.assign(adv_item)
+        self.adv_sess.assign(adv_sess)
+        if self.options["adversarial_pairing"] == "crossed":
+            applied_to_sess, applied_to_item = adv_item, adv_sess
+        else:
+            applied_to_sess, applied_to_item = adv_sess, adv_item
+        # S @ (X_n + adv)^T written as S @ X_n^T + S @ adv^T: one backward product per view
+        score_adv1 = scores_sess + tf.matmul(s_sess, applied_to_sess)
+        score_adv2 = scores + tf.matmul(s_item, applied_to_item)
+        difference = self._difference(scores, score_adv2, targets) + self._difference(scores_sess, score_adv1, targets)
+        loss = cross_entropy + self.beta * contrastive + self.lam * difference
+        return {"loss": loss, "cross_entropy": cross_entropy, "contrastive": contrastive, "difference": difference}
+
+    def train_step(self, batch):
+        with tf.GradientTape() as tape:
+            losses = self.compute_losses(batch, training=True)
+        gradients = tape.gradient(losses["loss"], self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        return self._track(losses)
+
+    def test_step(self, batch):
+        return self._track(self.compute_losses(batch, training=False))
+
+    def _track(self, losses):
+        for name, value in losses.items():
+            self.loss_trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers.values())
+
+    # ----------------------------------------------------------------------------------------
+    def serving_endpoints(self) -> dict:
+        """SavedModel signatures: ``score(session_items [B, L]) -> {"scores" [B, N]}`` and
+        ``recommend(session_items [B, L], k) -> {"item_ids" [B, k] (1-based), "scores" [B, k]}``.
+        ``session_items`` are int32 clicks oldest first, 0 = padding (anywhere)."""
+        spec = tf.TensorSpec([None, None], tf.int32, name="session_items")
+
+        @tf.function(input_signature=[spec])
+        def score(session_items):
+            return {"scores": self(session_items, training=False)}
+
+        @tf.function(input_signature=[spec, tf.TensorSpec([], tf.int32, name="k")])
+        def recommend(session_items, k):
+            ids, values = self.recommend(session_items, k)
+            return {"item_ids": ids, "scores": values}
+
+        return {"score": score, "recommend": recommend}
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_items": self.num_items,
+            "num_edges": self.num_edges,
+            "embed_dim": self.embed_dim,
+            "num_layers": self.num_layers,
+            "beta": self.beta,
+            "lam": self.lam,
+            "eps": self.eps,
+            "use_positions": self.use_positions,
+            "max_len": self.max_len,
+            "w_k": self.w_k,
+            "num_positives": self.num_positives,
+            "num_candidates": self.num_candidates,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            **self.options,
+        }
