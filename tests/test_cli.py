@@ -161,3 +161,39 @@ def test_datasets_download_verifies_into_the_cache(runner, tmp_path, monkeypatch
 
     nothing = runner.invoke(main, ["datasets", "download", "synthetic"])
     assert nothing.exit_code == 2 and "no files to download" in nothing.output
+
+
+def test_nan_loss_is_one_line_exit_2_and_keeps_the_checkpoint(runner, tmp_path, monkeypatch):
+    """Weights poisoned after epoch 1's checkpoint: epoch 2's loss is NaN from its first step."""
+    import numpy as np
+
+    from tfrec import training
+    from tfrec.runs import load_run_model
+
+    original = training.AtomicCheckpoint.on_epoch_end
+
+    def poison_after_first(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            for variable in self.model.trainable_variables:
+                variable.assign(variable.numpy() * np.nan)
+
+    monkeypatch.setattr(training.AtomicCheckpoint, "on_epoch_end", poison_after_first)
+    run_dir = tmp_path / "run"
+    result = runner.invoke(
+        main, ["train", "--model", "gmf", "--epochs", "3", "--device", "cpu", "--output", str(run_dir), "--quiet"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().count("\n") == 0
+    assert result.output.startswith("error: training stopped: the loss became non-finite (loss=nan) in epoch 2 by step")
+    assert f"kept in {run_dir / 'model.keras'}" in result.output
+    assert all(np.isfinite(w).all() for w in load_run_model(run_dir).get_weights())
+
+
+def test_jit_flag(runner, tmp_path):
+    off = runner.invoke(main, ["train", "--model", "gmf", "--epochs", "1", "--no-jit", "--quiet", "--output", str(tmp_path / "run")])
+    assert off.exit_code == 0, off.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["jit_compile"] is False
+    refused = runner.invoke(main, ["train", "--model", "mbgmn", "--jit", "--output", str(tmp_path / "mb")])
+    assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
+    assert "--jit" in refused.output and "sparse" in refused.output

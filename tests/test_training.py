@@ -60,3 +60,54 @@ def test_bad_training_settings_are_user_errors(tiny_implicit):
         _train("mlp", tiny_implicit, params={"layers": [7, 3]})
     with pytest.raises(UserError, match="--seed"):
         _train("gmf", tiny_implicit, seed=-1)
+
+
+def _poison_after_first_checkpoint(monkeypatch):
+    """After epoch 1's checkpoint, set every weight to NaN: epoch 2's loss is NaN from its first
+    step. Returns the weights epoch 1 saved."""
+    from tfrec import training
+
+    saved = {}
+    original = training.AtomicCheckpoint.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            saved["weights"] = [w.copy() for w in self.model.get_weights()]
+            for variable in self.model.trainable_variables:
+                variable.assign(variable.numpy() * np.nan)
+
+    monkeypatch.setattr(training.AtomicCheckpoint, "on_epoch_end", on_epoch_end)
+    return saved
+
+
+def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tiny_implicit, tmp_path, monkeypatch):
+    from tfrec.errors import NonFiniteLoss
+    from tfrec.runs import load_run_model
+
+    saved = _poison_after_first_checkpoint(monkeypatch)
+    run_dir = tmp_path / "run"
+    with pytest.raises(NonFiniteLoss) as error:
+        _train("gmf", tiny_implicit, epochs=3, output=run_dir, steps_per_execution=1)
+    message = str(error.value)
+    assert isinstance(error.value, UserError) and "\n" not in message
+    assert "epoch 2 at step 1 of" in message and "loss=nan" in message
+    assert f"last good epoch (1) is kept in {run_dir / 'model.keras'}" in message
+    # the NaN epoch reached no callback: one history row, and both checkpoints are epoch 1's
+    assert (run_dir / "history.csv").read_text().strip().count("\n") == 1
+    assert not (run_dir / "metrics.json").exists()
+    for checkpoint in ("model", "best"):
+        weights = load_run_model(run_dir, checkpoint).get_weights()
+        assert all(np.isfinite(w).all() for w in weights)
+        for got, expected in zip(weights, saved["weights"]):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_nan_loss_names_step_within_steps_per_execution(tiny_implicit):
+    from tfrec.errors import NonFiniteLoss
+
+    with pytest.raises(NonFiniteLoss) as error:  # an absurd learning rate: NaN in the first epoch
+        _train("gmf", tiny_implicit, epochs=2, lr=1e30, steps_per_execution=4)
+    message = str(error.value)
+    assert "in epoch 1 by step" in message and "checked every 4 steps" in message
+    assert "nothing was saved" in message and "--lr" in message

@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "train": "tfrec.training",
     "evaluate_run": "tfrec.training",
+    "evaluate": "tfrec.training",
+    "training_data": "tfrec.training",
     "load_run_model": "tfrec.runs",
     "export_saved_model": "tfrec.export",
     "load_dataset": "tfrec.data.registry",

@@ -4,6 +4,8 @@
 tfrec train --model neumf [--data synthetic] [--epochs N] [--set key=value ...] [--output RUN]
 tfrec evaluate RUN
 tfrec export RUN OUT
+tfrec compare RUN [RUN ...]
+tfrec plot RUN [RUN ...] --out FILE.png [--metric NAME ...]
 tfrec models list | models show NAME
 tfrec datasets list | datasets info NAME | datasets download NAME
 ```
@@ -31,8 +33,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {one_line(error)}", err=True)
             ctx.exit(2)
+
+
+def one_line(error: Exception) -> str:
+    """The error's message on one line (messages may quote a library's multi-line error)."""
+    return " ".join(line.strip() for line in str(error).strip().splitlines() if line.strip())
 
 
 def _parse_sets(values: tuple[str, ...]) -> dict:
@@ -71,8 +78,16 @@ def main():
 @click.option("--pretrained-gmf", type=click.Path(path_type=Path), default=None, help="NeuMF: initialise from this GMF run.")
 @click.option("--pretrained-mlp", type=click.Path(path_type=Path), default=None, help="NeuMF: initialise from this MLP run.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet):
+@click.option("--jit/--no-jit", "jit", default=None, help="Compile the training step with XLA (default: the model's setting; tfrec models show MODEL).")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, help="Continue this run directory from its last completed epoch (its own settings; --epochs may raise the total).")
+def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume):
     """Train a model, evaluate it every epoch and save the run."""
+    if resume is not None:
+        from tfrec.training import train as train_api
+
+        result = train_api(resume=resume, epochs=epochs, device=device, tensorboard=tensorboard, verbose=0 if quiet else 1)
+        click.echo(json.dumps({"run_dir": str(resume), "test": result.metrics["test"]}))
+        return
     from tfrec.registry import get_model_spec
 
     spec = get_model_spec(model_name)  # validate names before the slow TensorFlow import
@@ -104,6 +119,7 @@ def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, outp
         patience=patience,
         tensorboard=tensorboard,
         pretrained=pretrained,
+        jit_compile=jit,
         verbose=0 if quiet else 1,
     )
     click.echo(json.dumps({"run_dir": str(output), "test": result.metrics["test"]}))
@@ -137,6 +153,26 @@ def export(run_dir, out_dir, checkpoint, overwrite):
         model, out_dir, overwrite=overwrite, metadata={"run_dir": str(run_dir), "data": config.get("data"), "tfrec_model": config.get("model")}
     )
     click.echo(f"exported {run_dir} ({checkpoint}) to {out_dir}")
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def compare(run_dirs):
+    """Print a table of runs' final test metrics and timings (from metrics.json / config.json)."""
+    from tfrec.reports import compare_runs
+
+    click.echo(compare_runs(run_dirs))
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The PNG file to write.")
+@click.option("--metric", "metrics", multiple=True, help="Chart only this history.csv column (repeatable); default: loss and every metric.")
+def plot(run_dirs, out, metrics):
+    """Write PNG charts of loss and metrics per epoch (history.csv), one line per run."""
+    from tfrec.reports import plot_runs
+
+    click.echo(f"wrote {plot_runs(run_dirs, out, metrics or None)}")
 
 
 # --------------------------------------------------------------------------------------------

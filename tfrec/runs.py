@@ -7,6 +7,9 @@ RUN_DIR/
   best.keras     the model at the best evaluation so far (by ``monitor``)
   history.csv    one row per epoch: loss terms, evaluation metrics, epoch seconds
   metrics.json   {"test": {...}, "best": {...}, "epoch_seconds": [...], "eval_seconds": ...}
+  state.npz      what ``tfrec train --resume RUN_DIR`` continues from: every model and optimizer
+                 variable (random-generator states included) after the last completed epoch,
+                 that epoch's number and the best evaluation so far
 ```
 
 Every file is written to a temporary name in the same folder and then renamed
@@ -28,6 +31,7 @@ MODEL = "model.keras"
 BEST = "best.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
+STATE = "state.npz"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -73,6 +77,8 @@ def read_json(path: Path) -> dict:
         raise UserError(f"{path} not found: is {path.parent} a tfrec run directory?") from None
     except json.JSONDecodeError as error:
         raise UserError(f"{path} is not valid JSON ({error})") from None
+    except (OSError, UnicodeDecodeError) as error:  # a folder, no permission, binary garbage
+        raise UserError(f"{path}: cannot read ({error})") from None
 
 
 def atomic_save_model(model, path: Path) -> None:
@@ -110,3 +116,94 @@ def load_run_model(run_dir: Path, checkpoint: str = "model"):
     if not path.exists():
         raise UserError(f"{path} not found: the run has no {checkpoint!r} checkpoint (did training finish an epoch?)")
     return keras.saving.load_model(path)
+
+
+def remove_partial_files(run_dir: Path) -> list[Path]:
+    """Delete the temporary files (``.NAME...tmp...``) that writes interrupted by a kill leave
+    behind; the files they were replacing are intact. Returns what was removed."""
+    removed = [path for path in Path(run_dir).glob(".*") if path.is_file() and ".tmp" in path.name]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def read_history(path: Path) -> list[dict]:
+    """The rows of a ``history.csv`` as ``[{"epoch": int, key: float, ...}]`` (empty cells left
+    out); ``[]`` when the file does not exist."""
+    import csv
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    rows = []
+    try:
+        with path.open(newline="") as handle:
+            for record in csv.DictReader(handle):
+                row = {key: float(value) for key, value in record.items() if key != "epoch" and value not in ("", None)}
+                rows.append({"epoch": int(record["epoch"]), **row})
+    except (KeyError, ValueError, TypeError) as error:
+        raise UserError(f"{path} is not a tfrec history file ({error})") from None
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Training state (resume)
+# --------------------------------------------------------------------------------------------
+def save_training_state(path: Path, variables: dict[str, list], info: dict) -> None:
+    """Write ``variables`` (``{group: [variables]}``, e.g. the model's and each optimizer's)
+    and ``info`` (JSON: the epoch, the best evaluation) to one ``.npz`` file, atomically.
+
+    One file holds everything, so the epoch number can never disagree with the weights: a run
+    killed while writing leaves the previous state file in place.
+    """
+    import numpy as np
+
+    path = Path(path)
+    arrays = {f"{group}/{i}": np.asarray(v.numpy()) for group, values in variables.items() for i, v in enumerate(values)}
+    arrays["info"] = np.frombuffer(json.dumps(info, default=_json_default).encode(), dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_training_state(path: Path) -> tuple[dict, dict]:
+    """``(info, {group: [arrays]})`` from a state file written by :func:`save_training_state`."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} not found: the run has no completed epoch to resume from")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            info = json.loads(archive["info"].tobytes().decode())
+            groups: dict[str, dict[int, np.ndarray]] = {}
+            for key in archive.files:
+                if key != "info":
+                    group, _, index = key.rpartition("/")
+                    groups.setdefault(group, {})[int(index)] = archive[key]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise UserError(f"{path} is not a readable tfrec training state ({error})") from None
+    return info, {group: [values[i] for i in range(len(values))] for group, values in groups.items()}
+
+
+def restore_variables(path: Path, variables: dict[str, list], saved: dict[str, list]) -> None:
+    """Assign ``saved`` arrays to ``variables`` group by group, after checking that the counts
+    and shapes agree (a state file from another model or configuration is an error)."""
+    for group, values in variables.items():
+        arrays = saved.get(group, [])
+        if len(arrays) != len(values) or any(tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, values)):
+            raise UserError(
+                f"{path}: the saved {group} variables do not match the rebuilt run "
+                f"({len(arrays)} saved, {len(values)} expected); was config.json edited?"
+            )
+        for variable, array in zip(values, arrays):
+            variable.assign(array)

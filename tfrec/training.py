@@ -27,9 +27,9 @@ import tensorflow as tf
 
 from tfrec import evaluation, runs
 from tfrec.data.registry import load_dataset
-from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior, SequenceData
+from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior, SequenceData, SessionData
 from tfrec.devices import configure_device
-from tfrec.errors import UserError
+from tfrec.errors import NonFiniteLoss, UserError
 from tfrec.registry import ModelSpec, get_model_spec, resolve_hparams
 
 
@@ -205,7 +205,155 @@ class CTRTask:
         return evaluation.ctr_metrics(data.test_labels, scores)
 
 
-TASKS = {task.kind: task for task in (ImplicitTask, MultiBehaviorTask, SequenceTask, CTRTask)}
+class SessionTask:
+    """Session-based next-item data (COTREC, seed 002): shuffled prefix batches for training;
+    every test prefix's next item ranked among **all** items (P@K = hit rate, as the COTREC
+    paper and seed 002's ``hit`` define it, MRR@K, K in 5, 10, 20), with the item view
+    propagated once per evaluation. With ``--set validation=F`` a fraction ``F`` of the training
+    sessions is held out (:func:`tfrec.data.sessions.split_validation`) and evaluated too
+    (``val_`` metrics), and the run reports the test metrics at the epoch with the best
+    validation P@20 (``at_best_validation_epoch``)."""
+
+    kind = "sessions"
+    data_type = SessionData
+    monitor = "P@20"
+    ks = (5, 10, 20)
+    _fns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def _check(settings) -> None:
+        last = settings.get("last_batch", "partial")
+        if last not in ("reference", "partial"):
+            raise UserError(f"--set last_batch must be 'reference' or 'partial'; got {last!r}")
+
+    @staticmethod
+    def prepare(data, settings, seed: int):
+        """The data to train on: ``data``, or with ``validation`` > 0 its training part, the
+        held-out validation pairs kept in ``info["validation_pairs"]`` (the test split unchanged)."""
+        import dataclasses
+
+        from tfrec.data.sessions import split_validation
+
+        fraction = settings.get("validation") or 0.0
+        if not isinstance(fraction, (int, float)) or not 0.0 <= fraction < 1.0:
+            raise UserError(f"--set validation must be a fraction in [0, 1); got {fraction!r}")
+        if fraction == 0.0:
+            return data
+        split = split_validation(data, float(fraction), seed=seed)
+        if split.num_test == 0 or split.num_train == 0:
+            raise UserError(
+                f"--set validation={fraction} leaves no validation or no training pairs; change the fraction"
+            )
+        return dataclasses.replace(
+            split, test=data.test, test_targets=data.test_targets,
+            info={**split.info, "validation_pairs": (split.test, split.test_targets)},
+        )
+
+    @classmethod
+    def training_data(cls, data, settings, seed: int, first_epoch: int = 0):
+        from tfrec.data.pipelines import session_training_data
+
+        cls._check(settings)
+        return session_training_data(
+            data, batch_size=settings["batch_size"], seed=seed, first_epoch=first_epoch,
+            last_batch=settings.get("last_batch", "partial"), max_len=settings.get("max_len"),
+        )
+
+    @staticmethod
+    def check_model(model, data, settings) -> None:
+        """The reference's ``example_predicting`` needs every batch to hold exactly ``embed_dim``
+        sessions: a clear error instead of a shape failure mid-epoch."""
+        if getattr(model, "options", {}).get("predict_product") != "reference":
+            return
+        batch = settings["batch_size"]
+        if batch != model.embed_dim or settings.get("last_batch") != "reference" or data.num_train < batch:
+            raise UserError(
+                f"predict_product='reference' (the reference's example_predicting) needs --batch-size == embed_dim "
+                f"(got {batch} and {model.embed_dim}), --set last_batch=reference and at least that many training "
+                "prefixes; or --set predict_product=corrected for any batch size"
+            )
+
+    @classmethod
+    def evaluate(cls, model, data, settings, batch_size: int = 500) -> dict[str, float]:
+        fns = cls._fns.get(model)
+        if fns is None:  # traced once per model
+            ranks_of = tf.function(evaluation.full_ranks, jit_compile=True)  # XLA fuses the counting passes
+            spec = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32),
+                    tf.TensorSpec([model.num_items, model.embed_dim], tf.float32)]
+
+            def ranks(items, targets, view, table_t):
+                items, lengths = model.compact(items)
+                items = items[:, : tf.maximum(tf.reduce_max(lengths), 1)]  # drop all-padding columns
+                return ranks_of(model.score_items(view, items, lengths, table_t), targets)
+
+            def propagate():
+                view = model.item_view()
+                return view, model.scoring_table(view)
+
+            spec.append(tf.TensorSpec([model.embed_dim, model.num_items], tf.float32))
+            fns = cls._fns[model] = (tf.function(propagate), tf.function(ranks, input_signature=spec))
+        view, table_t = fns[0]()  # the item graph does not change while evaluating: propagate once
+
+        def metrics_of(sequences, next_items):
+            items, _ = sequences.padded()
+            if items.shape[1] > model.max_len:  # keep each session's latest max_len clicks
+                items, _ = sequences.padded(max_len=model.max_len)
+            targets = next_items.astype(np.int32) - 1
+            ranks = np.concatenate([
+                fns[1](items[i : i + batch_size], targets[i : i + batch_size], view, table_t).numpy()
+                for i in range(0, len(targets), batch_size)
+            ])
+            return cls._session_metrics(evaluation.ranking_metrics(ranks, cls.ks, precision=True))
+
+        out = metrics_of(data.test, data.test_targets)
+        if "validation_pairs" in data.info:
+            out.update({f"val_{k}": v for k, v in metrics_of(*data.info["validation_pairs"]).items()})
+        return out
+
+    @classmethod
+    def _session_metrics(cls, out: dict) -> dict[str, float]:
+        metrics = {}
+        for k in cls.ks:
+            metrics[f"P@{k}"] = out[f"HR@{k}"]  # COTREC's P@K / Recall@K is the hit rate
+            metrics[f"MRR@{k}"] = out[f"MRR@{k}"]
+            metrics[f"NDCG@{k}"] = out[f"NDCG@{k}"]
+        return metrics
+
+    @classmethod
+    def popularity_baseline(cls, data, settings) -> dict[str, float]:
+        counts = np.bincount(data.train_targets - 1, minlength=data.num_items).astype(np.float32)
+        ranks = _popularity_ranks(counts, data.test_targets.astype(np.int64) - 1)  # = full_ranks, one score row
+        return cls._session_metrics(evaluation.ranking_metrics(ranks, cls.ks, precision=True))
+
+    @classmethod
+    def summarize(cls, history: dict) -> dict:
+        """The reference's report: each metric's best value over the epochs' test evaluations
+        (and the epoch, 1-based), labelled as such -- it picks epochs on the test set."""
+        best = {}
+        for key, values in history.items():
+            if key.split("@")[0] in ("P", "MRR", "NDCG") and values:
+                epoch = int(np.argmax(values))
+                best[key] = float(values[epoch])
+                best[f"{key}_epoch"] = epoch + 1
+        out = {"best_over_epochs_on_test": best} if best else {}
+        chosen = history.get(f"val_{cls.monitor}")
+        if chosen:  # the honest report: test metrics at the epoch chosen on the validation split
+            epoch = int(np.argmax(chosen))
+            out["at_best_validation_epoch"] = {
+                "epoch": epoch + 1,
+                **{k: float(v[epoch]) for k, v in history.items() if k.split("@")[0] in ("P", "MRR", "NDCG")},
+                **{k: float(v[epoch]) for k, v in history.items() if k.startswith("val_")},
+            }
+        return out
+
+
+def _popularity_ranks(counts: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Zero-based pessimistic full ranks of ``targets`` under one score vector ``counts``."""
+    order = np.sort(counts)
+    return (counts.size - np.searchsorted(order, counts[targets], side="left") - 1).astype(np.int64)
+
+
+TASKS = {task.kind: task for task in (ImplicitTask, MultiBehaviorTask, SequenceTask, CTRTask, SessionTask)}
 
 
 def _task(kind: str):
@@ -221,9 +369,9 @@ def _task(kind: str):
 class EpochTimer(keras.callbacks.Callback):
     """Adds ``epoch_seconds`` (training time of the epoch, before evaluation) to the logs."""
 
-    def __init__(self):
+    def __init__(self, seconds: list[float] | None = None):
         super().__init__()
-        self.seconds: list[float] = []
+        self.seconds: list[float] = list(seconds or [])  # a resumed run's earlier epochs first
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -263,15 +411,73 @@ class RankingEvaluation(keras.callbacks.Callback):
             print(f"epoch {epoch + 1}: {shown}  ({self.seconds[-1]:.2f}s)", flush=True)
 
 
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss, naming the epoch and step.
+
+    Keras' ``TerminateOnNaN`` only sets ``stop_training``: the epoch's ``on_epoch_end`` callbacks
+    still run, and the checkpoint would overwrite the last good ``model.keras`` with the broken
+    model. This guard raises :class:`NonFiniteLoss` out of ``fit`` instead, so no callback sees
+    the broken epoch; :func:`train` adds where the last good checkpoint is. The loss is checked
+    after every ``steps_per_execution`` steps (each ``tf.function`` call), so the step named is the
+    last of the call in which it happened.
+    """
+
+    def __init__(self, steps_per_epoch: int | None = None, steps_per_execution: int = 1):
+        super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.steps_per_execution = max(1, int(steps_per_execution))
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {}
+        for key, value in (logs or {}).items():
+            if "loss" in key and np.ndim(value) == 0 and not np.isfinite(float(value)):
+                bad[key] = float(value)
+        if bad:
+            self.model.stop_training = True
+            error = NonFiniteLoss(self.describe(batch + 1, bad))
+            error.epoch = self.epoch
+            raise error
+
+    def describe(self, step: int, bad: dict) -> str:
+        values = ", ".join(f"{key}={value}" for key, value in bad.items())
+        every = self.steps_per_execution
+        if self.steps_per_epoch:  # an epoch's last call runs only the steps that remain
+            step, every = min(step, self.steps_per_epoch), min(every, self.steps_per_epoch)
+        of = f" of {self.steps_per_epoch}" if self.steps_per_epoch else ""
+        when = "at step" if every == 1 else "by step"
+        checked = f", checked every {every} steps" if every > 1 else ""
+        return f"training stopped: the loss became non-finite ({values}) in epoch {self.epoch} {when} {step}{of}{checked}"
+
+
+def _fit_guarded(net, run_dir: Path | None, *args, **kwargs):
+    """``net.fit(*args, **kwargs)``; a :class:`NonFiniteLoss` from :class:`NonFiniteLossGuard`
+    is re-raised with where the last good checkpoint is (the broken epoch never reached it)."""
+    try:
+        return net.fit(*args, **kwargs)
+    except NonFiniteLoss as error:
+        epoch = getattr(error, "epoch", 0)
+        if run_dir is None:
+            kept = "nothing was saved (no --output run directory)"
+        elif (run_dir / runs.MODEL).exists() and epoch > 1:
+            kept = f"the checkpoint of the last good epoch ({epoch - 1}) is kept in {run_dir / runs.MODEL}"
+        else:
+            kept = f"no epoch finished, so {run_dir} holds no checkpoint"
+        raise NonFiniteLoss(f"{error}; {kept}; try a lower --lr") from None
+
+
 class HistoryCSV(keras.callbacks.Callback):
     """``history.csv``: one row per epoch (1-based) with every logged value, rewritten atomically
     after each epoch so the file is always complete. (Keras' ``CSVLogger`` appends in place and
     adds empty ``val_*`` columns when there is no validation data.)"""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, rows: list[dict] | None = None):
         super().__init__()
         self.path = Path(path)
-        self.rows: list[dict] = []
+        self.rows: list[dict] = list(rows or [])  # a resumed run's earlier epochs
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
@@ -281,25 +487,95 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """Saves ``model.keras`` after every epoch and ``best.keras`` whenever ``monitor`` improves
-    (higher is better), each through a temporary file and a rename."""
+    """After every epoch: ``best.keras`` when ``monitor`` improves (higher is better),
+    ``model.keras``, then the training state (``state.npz``, what ``--resume`` continues from),
+    each through a temporary file and a rename. A run killed between two of these writes resumes
+    from the previous state and redoes the epoch, which rewrites the same files (same seed, same
+    numbers).
 
-    def __init__(self, run_dir: Path, monitor: str):
+    ``best`` restores a resumed run's ``{"value", "epoch", "logs"}``."""
+
+    def __init__(self, run_dir: Path, monitor: str, best: dict | None = None):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.monitor = monitor
-        self.best = -np.inf
-        self.best_epoch: int | None = None
-        self.best_logs: dict = {}
+        best = best or {}
+        self.best = float(best["value"]) if best.get("value") is not None else -np.inf
+        self.best_epoch: int | None = best.get("epoch")
+        self.best_logs: dict = dict(best.get("logs") or {})
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        runs.atomic_save_model(self.model, self.run_dir / runs.MODEL)
         value = logs.get(self.monitor)
         if value is not None and value > self.best:
             self.best, self.best_epoch = float(value), epoch + 1
             self.best_logs = {k: float(v) for k, v in logs.items()}
             runs.atomic_save_model(self.model, self.run_dir / runs.BEST)
+        best = {"value": None if self.best == -np.inf else self.best, "epoch": self.best_epoch, "logs": self.best_logs}
+        runs.atomic_save_model(self.model, self.run_dir / runs.MODEL)
+        # last: a state file means every file of its epoch is written
+        runs.save_training_state(self.run_dir / runs.STATE, state_variables(self.model), {"epoch": epoch + 1, "best": best})
+
+
+def _optimizers(model) -> list:
+    """``model.optimizer`` and any other optimizer the model steps (Wide & Deep's deep part)."""
+    found = [model.optimizer]
+    for value in vars(model).values():
+        if isinstance(value, keras.optimizers.Optimizer) and all(value is not o for o in found):
+            found.append(value)
+    return found
+
+
+def state_variables(model) -> dict[str, list]:
+    """Everything a resumed run needs, by group: the model's variables (random-generator states
+    and stateful parts such as COTREC's perturbations included) and each optimizer's (step count,
+    moments)."""
+    groups = {"model": list(model.variables)}
+    for i, optimizer in enumerate(_optimizers(model)):
+        groups[f"optimizer_{i}"] = list(optimizer.variables)
+    return groups
+
+
+@dataclass
+class _ResumedRun:
+    """What ``train(resume=RUN_DIR)`` picks up: the run's config, its last state and the
+    ``history.csv`` rows of the epochs that state includes."""
+
+    run_dir: Path
+    config: dict
+    info: dict
+    saved: dict
+    rows: list
+
+    @classmethod
+    def read(cls, run_dir) -> "_ResumedRun":
+        run_dir = Path(run_dir)
+        config = runs.load_run_config(run_dir)
+        info, saved = runs.load_training_state(run_dir / runs.STATE)
+        runs.remove_partial_files(run_dir)  # temporary files of a killed run's unfinished writes
+        rows = [row for row in runs.read_history(run_dir / runs.HISTORY) if row["epoch"] <= info["epoch"]]
+        return cls(run_dir, config, info, saved, rows)
+
+    @property
+    def epoch(self) -> int:
+        return int(self.info["epoch"])
+
+    @property
+    def best(self) -> dict:
+        return self.info.get("best") or {}
+
+    def keys(self) -> list[str]:
+        return [key for key in dict.fromkeys(k for row in self.rows for k in row) if key != "epoch"]
+
+    def column(self, key: str) -> list[float]:
+        return [float(row[key]) for row in self.rows if key in row]
+
+    def restore(self, net) -> None:
+        """Assign the saved variables to a freshly built and compiled ``net``."""
+        for optimizer in _optimizers(net):
+            if not optimizer.built:
+                optimizer.build(net.trainable_variables)
+        runs.restore_variables(self.run_dir / runs.STATE, state_variables(net), self.saved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,7 +631,7 @@ def _merge_settings(spec: ModelSpec, params: dict | None, explicit: dict, data_n
 
 
 def _build(spec: ModelSpec, data, model_kwargs: dict, pretrained: dict | None):
-    shape_args = {"num_users": data.num_users, "num_items": data.num_items}
+    shape_args = {"num_users": getattr(data, "num_users", None), "num_items": data.num_items}  # sessions: no users
     if pretrained:
         if spec.name != "neumf":
             raise UserError("pre-training (--pretrained-gmf / --pretrained-mlp) applies to --model neumf only")
@@ -404,6 +680,7 @@ def train(
     pretrained: dict | None = None,
     dataset=None,
     verbose: int = 1,
+    resume: str | Path | None = None,
 ) -> RunResult:
     """Train a registered model on a registered dataset and evaluate it.
 
@@ -431,15 +708,29 @@ def train(
         pretrained: NeuMF only: ``{"gmf": RUN_DIR, "mlp": RUN_DIR, "alpha": 0.5}``.
         dataset: an already loaded task-data object to use instead of ``data``/``data_dir``.
         verbose: 0 silent, 1 progress bar and per-epoch metrics.
+        resume: continue the run in this directory from its last completed epoch (its
+            ``state.npz``): model, optimizer state, random-generator states and the epoch;
+            every setting comes from its ``config.json`` (``epochs`` may raise the total).
+            The result equals an uninterrupted run's with the same seed.
 
     Returns:
         A :class:`RunResult`.
     """
+    past = None
+    if resume is not None:  # everything from the run's own config, except device and logging
+        past = _ResumedRun.read(resume)
+        model, data, data_dir, seed, output = past.config["model"], past.config["data"], past.config["data_dir"], past.config["seed"], resume
+        steps_per_execution, jit_compile, pretrained = past.config["steps_per_execution"], past.config["jit_compile"], None
+        patience = past.config.get("patience")
     spec = get_model_spec(model)
     data_name = spec.dataset_name(data)
-    model_kwargs, settings = _merge_settings(
-        spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name
-    )
+    if past is not None:
+        model_kwargs, settings = dict(past.config["hyperparameters"]), dict(past.config["training"])
+        settings["epochs"] = epochs or settings["epochs"]
+    else:
+        model_kwargs, settings = _merge_settings(
+            spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name
+        )
     device_name = configure_device(device)
     set_seed(seed)
     task = _task(spec.task)
@@ -451,13 +742,20 @@ def train(
             f"model {spec.name!r} trains on {task.kind!r} data; dataset {data_name!r} gives "
             f"{type(dataset).__name__}"
         )
+    if hasattr(task, "prepare"):  # e.g. sessions: hold out a validation split from training
+        dataset = task.prepare(dataset, settings, seed)
 
     net = _build(spec, dataset, model_kwargs, pretrained)
-    training = task.training_data(dataset, settings, seed)
+    if hasattr(task, "check_model"):  # task-specific constraints on model and settings
+        task.check_model(net, dataset, settings)
+    initial_epoch = past.epoch if past is not None else 0
+    training = task.training_data(dataset, settings, seed, first_epoch=initial_epoch)
     if steps_per_execution is None:
         steps_per_execution = int(settings.get("steps_per_execution", 32))
     if jit_compile is None:
         jit_compile = bool(settings.get("jit_compile", True))
+    if jit_compile and getattr(net, "xla_unsupported", None):  # e.g. sparse graph products
+        raise UserError(f"--jit: model {spec.name!r} cannot be compiled whole with XLA: {net.xla_unsupported}")
     learning_rate = settings["lr"]
     if "lr_decay" in settings:  # staircase exponential decay every trn_num // batch steps (seed 000)
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
@@ -481,22 +779,28 @@ def train(
         "device": device_name,
         "steps_per_execution": steps_per_execution,
         "jit_compile": jit_compile,
+        "patience": patience,
         "pretrained": {k: str(v) for k, v in (pretrained or {}).items()} or None,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
+    if past is not None:
+        past.restore(net)
+        config = {**past.config, "training": settings}
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         runs.write_json(run_dir / runs.CONFIG, config)
 
     k = int(settings.get("top_k", 10))
     monitor = getattr(task, "monitor", f"HR@{k}")  # CTR: AUC
-    timer = EpochTimer()
+    timer = EpochTimer(past.column("epoch_seconds") if past is not None else None)
     evaluator = RankingEvaluation(lambda m: task.evaluate(m, dataset, settings), settings["eval_every"], verbose)
-    callbacks: list[keras.callbacks.Callback] = [training.callback, timer, evaluator]
+    guard = NonFiniteLossGuard(training.steps_per_epoch, steps_per_execution)  # first: stops before the others
+    callbacks: list[keras.callbacks.Callback] = [guard, training.callback, timer, evaluator]
     checkpoint = None
     if run_dir is not None:
-        checkpoint = AtomicCheckpoint(run_dir, monitor)
-        callbacks += [checkpoint, HistoryCSV(run_dir / runs.HISTORY)]
+        checkpoint = AtomicCheckpoint(run_dir, monitor, past.best if past is not None else None)
+        # history first: a state file always has its epochs' rows in history.csv beside it
+        callbacks += [HistoryCSV(run_dir / runs.HISTORY, past.rows if past is not None else None), checkpoint]
     if patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience, restore_best_weights=True)
@@ -504,18 +808,23 @@ def train(
     if tensorboard is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard)))
 
-    history = net.fit(
+    history = _fit_guarded(
+        net,
+        run_dir,
         training.dataset,
         epochs=settings["epochs"],
         callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles each epoch itself
         verbose=1 if verbose else 0,
+        initial_epoch=initial_epoch,
     )
 
     start = time.perf_counter()
     test = task.evaluate(net, dataset, settings)
     eval_seconds = time.perf_counter() - start
     hist = {key: [float(v) for v in values] for key, values in history.history.items()}
+    if past is not None:  # the epochs before the interruption come first
+        hist = {key: past.column(key) + hist.get(key, []) for key in dict.fromkeys([*past.keys(), *hist])}
     best_epoch = None
     if monitor in hist:
         best_epoch = int(np.argmax(hist[monitor])) + 1
@@ -532,6 +841,8 @@ def train(
         "steps_per_epoch": training.steps_per_epoch,
         "device": device_name,
     }
+    if hasattr(task, "summarize"):  # e.g. sessions: the best value over epochs (the reference's report)
+        metrics.update(task.summarize(hist))
     if run_dir is not None:
         if patience is not None:  # early stopping restored the best weights: that is the final model
             runs.atomic_save_model(net, run_dir / runs.MODEL)
@@ -561,3 +872,58 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "model", data_dir: str |
     )
     model = runs.load_run_model(run_dir, checkpoint)
     return {"test": task.evaluate(model, dataset, settings), "checkpoint": checkpoint, "run_dir": str(run_dir)}
+
+
+# --------------------------------------------------------------------------------------------
+# The pieces of train() for notebooks: the pipeline fit consumes, and evaluation
+# --------------------------------------------------------------------------------------------
+def _spec_of(model) -> ModelSpec:
+    from tfrec.registry import list_models
+
+    for spec in list_models():
+        if type(model) is spec.model_class():
+            return spec
+    raise UserError(f"{type(model).__name__} is not a registered tfrec model")
+
+
+def training_data(model: str, data, *, seed: int = 0, first_epoch: int = 0, **settings):
+    """The ``tf.data`` pipeline :func:`train` feeds ``model.fit``, for a notebook's own ``fit``.
+
+    ```python
+    data = tfrec.load_dataset("synthetic")
+    model = tfrec.build_model("neumf", data)
+    model.compile(optimizer="adam")
+    pipeline = tfrec.training_data("neumf", data, seed=0)
+    model.fit(pipeline.dataset, epochs=3, callbacks=[pipeline.callback])
+    ```
+
+    Args:
+        model: registry name (its training defaults apply: batch size, negatives, ...).
+        data: task data of the model's kind.
+        seed: seeds every epoch's sampling (epoch ``e`` draws from ``[seed, e]``).
+        first_epoch: the epoch ``fit`` starts at (``initial_epoch``).
+        **settings: training settings to override (``batch_size=512``).
+
+    Returns:
+        :class:`tfrec.data.pipelines.TrainingData`: ``dataset`` (one epoch; ``fit`` repeats it),
+        ``callback`` (keeps the sampling on ``fit``'s epoch: pass it to ``fit``) and
+        ``steps_per_epoch``.
+    """
+    spec = get_model_spec(model)
+    _, merged = _merge_settings(spec, settings, {}, spec.dataset_name(getattr(data, "name", None)))
+    task = _task(spec.task)
+    if not isinstance(data, task.data_type):
+        raise UserError(f"model {spec.name!r} trains on {task.data_type.__name__}; got {type(data).__name__}")
+    return task.training_data(data, merged, seed, first_epoch=first_epoch)
+
+
+def evaluate(model, data, **settings) -> dict[str, float]:
+    """The test metrics :func:`train` reports, for any registered model and its task data
+    (ranking metrics, or AUC / log loss for CTR models); ``settings`` override the model's
+    evaluation settings (``top_k=20``)."""
+    spec = _spec_of(model)
+    task = _task(spec.task)
+    if not isinstance(data, task.data_type):
+        raise UserError(f"model {spec.name!r} is evaluated on {task.data_type.__name__}; got {type(data).__name__}")
+    _, merged = _merge_settings(spec, settings, {}, spec.dataset_name(getattr(data, "name", None)))
+    return task.evaluate(model, data, merged)

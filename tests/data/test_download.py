@@ -397,3 +397,96 @@ def test_user_data_needs_data_dir():
 def test_generated_dataset_has_nothing_to_download():
     with pytest.raises(UserError, match="nothing to download|no files"):
         ensure_files(spec_for((), required=()))
+
+
+# --------------------------------------------------------------------------------------------
+# ensure_files end to end over http://127.0.0.1 (the issue's three cases)
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def switchable_server():
+    """A local HTTP server serving RATINGS at /ratings.dat in a mode the test switches:
+    ``ok`` (the file), ``corrupt`` (same length, other bytes), ``cut`` (announces the full
+    length, sends half and closes) or ``cut-unannounced`` (no Content-Length, half the bytes).
+    ``state["requests"]`` counts the GETs."""
+    state = {"mode": "ok", "requests": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            state["requests"] += 1
+            if self.path != "/ratings.dat":
+                self.send_error(404)
+                return
+            mode = state["mode"]
+            body = RATINGS if mode != "corrupt" else RATINGS[::-1]
+            self.send_response(200)
+            if mode != "cut-unannounced":
+                self.send_header("Content-Length", str(len(RATINGS)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2] if mode.startswith("cut") else body)
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/ratings.dat"
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def http_spec(url: str, tmp_path: Path, *, sha1: bool = True, size: bool = True) -> DatasetSpec:
+    return spec_for((RemoteFile("ratings.dat", url, sha(RATINGS, tmp_path) if sha1 else None, len(RATINGS) if size else None),))
+
+
+def folder_contents(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_http_good_download_is_cached(switchable_server, home, tmp_path):
+    spec = http_spec(switchable_server["url"], tmp_path)
+    folder = ensure_files(spec, progress=False)
+    assert (folder / "ratings.dat").read_bytes() == RATINGS
+    assert folder_contents(folder) == ["ratings.dat"] and switchable_server["requests"] == 1
+    switchable_server["mode"] = "corrupt"  # the server changed: the verified cache is used, not the network
+    assert ensure_files(spec, progress=False) == folder
+    assert (folder / "ratings.dat").read_bytes() == RATINGS and switchable_server["requests"] == 1
+
+
+@pytest.mark.parametrize("size_known", [True, False])
+def test_http_corrupted_file_is_refused_and_nothing_cached(switchable_server, tmp_path, size_known):
+    spec = http_spec(switchable_server["url"], tmp_path, size=size_known)
+    switchable_server["mode"] = "corrupt"
+    with pytest.raises(DataError) as error:
+        ensure_files(spec, progress=False)
+    message = str(error.value)
+    assert "ratings.dat" in message and "fails verification" in message and "not kept" in message
+    assert sha(RATINGS, tmp_path) in message and sha(RATINGS[::-1], tmp_path) in message
+    assert folder_contents(dataset_dir("toy")) == []
+    switchable_server["mode"] = "ok"  # fixed upstream: the next call downloads the good file
+    assert (ensure_files(spec, progress=False) / "ratings.dat").read_bytes() == RATINGS
+    assert switchable_server["requests"] == 2
+
+
+@pytest.mark.parametrize(
+    "mode, sha1, size",
+    [
+        ("cut", True, True),  # every check would catch it
+        ("cut", False, False),  # only the announced Content-Length catches it
+        ("cut-unannounced", True, False),  # only the checksum catches it
+    ],
+)
+def test_http_transfer_cut_midway_leaves_nothing_and_next_call_downloads(switchable_server, tmp_path, mode, sha1, size):
+    spec = http_spec(switchable_server["url"], tmp_path, sha1=sha1, size=size)
+    switchable_server["mode"] = mode
+    with pytest.raises(DataError, match="ratings.dat"):
+        ensure_files(spec, progress=False)
+    assert folder_contents(dataset_dir("toy")) == []  # no ratings.dat, no ratings.dat.part-*
+    switchable_server["mode"] = "ok"
+    folder = ensure_files(spec, progress=False)
+    assert (folder / "ratings.dat").read_bytes() == RATINGS
+    assert folder_contents(folder) == ["ratings.dat"] and switchable_server["requests"] == 2

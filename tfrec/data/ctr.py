@@ -103,7 +103,7 @@ def _read_dat(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def _int_column(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     values = pd.to_numeric(frame[column].str.strip(), errors="coerce").to_numpy()
-    bad = np.flatnonzero(~np.isfinite(values) | (values != np.floor(values)))
+    bad = np.flatnonzero(~(np.abs(values) < 2.0**63) | (values != np.floor(values)))  # nan, inf, 1.5, beyond int64
     if bad.size:
         line = int(frame.attrs["lines"][bad[0]])
         raise DataError(f"{path}, line {line}: field {column!r} must be an integer; got {frame[column].iloc[bad[0]]!r}")
@@ -125,9 +125,10 @@ def read_users_dat(path: str | Path) -> pd.DataFrame:
     out["age"] = np.unique(_int_column(frame, "Age", path), return_inverse=True)[1].astype(np.int32)
     out["occupation"] = np.unique(_int_column(frame, "Occupation", path), return_inverse=True)[1].astype(np.int32)
     out["zip"] = np.unique(frame["Zip"].str.strip().str[:ZIP_PREFIX].to_numpy(), return_inverse=True)[1].astype(np.int32)
-    if out["user"].duplicated().any():
-        line = int(frame.attrs["lines"][np.flatnonzero(out["user"].duplicated().to_numpy())[0]])
-        raise DataError(f"{path}, line {line}: user {out['user'].iloc[line - 1]} is listed twice")
+    duplicated = np.flatnonzero(out["user"].duplicated().to_numpy())
+    if duplicated.size:
+        line = int(frame.attrs["lines"][duplicated[0]])
+        raise DataError(f"{path}, line {line}: user {out['user'].iloc[duplicated[0]]} is listed twice")
     return out
 
 
@@ -140,6 +141,10 @@ def read_movies_dat(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]
     path = Path(path)
     frame = _read_dat(path, ("MovieID", "Title", "Genres"))
     movie_ids = _int_column(frame, "MovieID", path)
+    duplicated = np.flatnonzero(pd.Series(movie_ids).duplicated().to_numpy())
+    if duplicated.size:
+        line = int(frame.attrs["lines"][duplicated[0]])
+        raise DataError(f"{path}, line {line}: movie {movie_ids[duplicated[0]]} is listed twice")
     lists = frame["Genres"].str.strip().str.split("|", regex=False)
     lengths = lists.str.len().to_numpy()
     flat = lists.explode().to_numpy(dtype=object)  # one entry per (movie, genre), movie order kept

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from tfrec.data.sampling import sample_test_negatives
 from tfrec.data.types import ImplicitFeedback
-from tfrec.errors import DataError
+from tfrec.errors import DataError, naming
 
 COLUMNS = ("user", "item", "rating", "timestamp")
 
@@ -114,7 +114,7 @@ def _diagnose(path: Path, text: str, lines: list[str], sep: str, skip: int, colu
     except pd.errors.ParserError as error:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
         if match:
-            line = int(match.group(2)) + skip
+            line = int(match.group(2))  # pandas counts physical lines, skipped header and blank ones too
             raise DataError(
                 f"{path}, line {line}: expected {match.group(1)} fields like the first row; got {match.group(3)}: "
                 f"{lines[line - 1]!r}"
@@ -134,9 +134,10 @@ def _diagnose(path: Path, text: str, lines: list[str], sep: str, skip: int, colu
 def _integer_ids(numeric: pd.DataFrame, path: Path) -> pd.DataFrame:
     for column in ("user", "item"):
         values = numeric[column].to_numpy()
-        if not np.all(values == np.floor(values)):
-            row = int(np.flatnonzero(values != np.floor(values))[0])
-            raise DataError(f"{path}: {column} ids must be integers; data row {row + 1} has {values[row]!r}")
+        bad = (values != np.floor(values)) | ~(np.abs(values) < 2.0**63)  # fractions, inf, beyond int64
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{path}: {column} ids must be integers (within int64); data row {row + 1} has {values[row]!r}")
         numeric[column] = values.astype(np.int64)
     return numeric
 
@@ -210,7 +211,8 @@ def leave_latest_out(
     train = (matrix - matrix.multiply(held_out)).tocsr()
     train.eliminate_zeros()
     train.sort_indices()
-    negatives = sample_test_negatives(train, test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    with naming(source):  # too few free items for the negatives: name the file
+        negatives = sample_test_negatives(train, test_users, test_items, num_test_negatives, np.random.default_rng(seed))
     return ImplicitFeedback(
         name=name,
         num_users=num_users,
@@ -264,6 +266,10 @@ def load_ncf_split(path: Path, *, seed: int = 0, num_test_negatives: int = 99) -
         raw = pd.read_csv(negatives_file, sep="\t", header=None, dtype=str)
     except FileNotFoundError:
         raise DataError(f"{negatives_file}: file not found") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataError(f"{negatives_file}: expected lines of '(user,item)' then tab-separated negatives ({error})") from None
+    if raw.shape[1] < 2:
+        raise DataError(f"{negatives_file}: expected '(user,item)' then tab-separated negatives; the file has no negatives")
     first = raw.iloc[:, 0].str.extract(r"^\((\d+),(\d+)\)$")
     if first.isna().any().any():
         line = int(np.flatnonzero(first.isna().any(axis=1).to_numpy())[0]) + 1
@@ -272,6 +278,9 @@ def load_ncf_split(path: Path, *, seed: int = 0, num_test_negatives: int = 99) -
     if negatives.isna().any().any():
         line = int(np.flatnonzero(negatives.isna().any(axis=1).to_numpy())[0]) + 1
         raise DataError(f"{negatives_file}, line {line}: negatives must be integers, the same number on every line")
+    if ((negatives < 0) | (negatives >= 2**31) | (negatives != np.floor(negatives))).any().any():
+        line = int(np.flatnonzero(((negatives < 0) | (negatives >= 2**31) | (negatives != np.floor(negatives))).any(axis=1).to_numpy())[0]) + 1
+        raise DataError(f"{negatives_file}, line {line}: negatives must be item ids from 0 (integers below 2**31)")
     negatives = negatives.to_numpy(np.int64)
     if len(negatives) != len(test) or not np.array_equal(first.to_numpy(np.int64), test[:, :2]):
         raise DataError(f"{negatives_file}: its (user,item) pairs do not match ml-1m.test.rating line for line")
@@ -302,10 +311,14 @@ def _read_numeric(file: Path, width: int) -> np.ndarray:
         raise DataError(f"{file}: file not found") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{file}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataError(f"{file}: expected {width} tab-separated fields per line ({error})") from None
     if frame.shape[1] != width:
         raise DataError(f"{file}: expected {width} tab-separated fields per line; got {frame.shape[1]}")
     values = frame.apply(pd.to_numeric, errors="coerce")
-    if values.isna().any().any():
-        line = int(np.flatnonzero(values.isna().any(axis=1).to_numpy())[0]) + 1
-        raise DataError(f"{file}, line {line}: expected {width} integers")
+    ids = values[[0, 1]]
+    bad = values.isna().any(axis=1) | ((ids < 0) | (ids >= 2**31) | (ids != np.floor(ids))).any(axis=1)  # ids from 0
+    if bad.any():
+        line = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise DataError(f"{file}, line {line}: expected {width} integers, user and item ids from 0 (below 2**31)")
     return values.to_numpy(np.int64)

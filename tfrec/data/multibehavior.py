@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from tfrec.data.sampling import sample_negatives, sample_test_negatives
 from tfrec.data.types import MultiBehavior
-from tfrec.errors import DataError
+from tfrec.errors import DataError, naming
 
 _ALLOWED = {
     ("scipy.sparse.csr", "csr_matrix"),
@@ -142,18 +142,22 @@ def load_mbgmn(
     num_users, num_items = matrices[0].shape
     test_file = path / "tst_int"
     tests = safe_unpickle(test_file)
-    if not isinstance(tests, (list, tuple, np.ndarray)) or len(tests) != num_users:
+    one_dimensional = not isinstance(tests, np.ndarray) or tests.ndim == 1
+    if not isinstance(tests, (list, tuple, np.ndarray)) or not one_dimensional or len(tests) != num_users:
         raise DataError(f"{test_file}: expected a list of {num_users} entries (an item id or None per user)")
     test_users = np.array([u for u, item in enumerate(tests) if item is not None], dtype=np.int64)
     try:
         test_items = np.array([tests[u] for u in test_users], dtype=np.int64)
-    except (TypeError, ValueError):
-        raise DataError(f"{test_file}: test items must be integers or None") from None
+    except (TypeError, ValueError, OverflowError):  # text, lists of different lengths, nan, inf, > int64
+        test_items = None
+    if test_items is None or test_items.ndim != 1:
+        raise DataError(f"{test_file}: test items must be integers or None")
     bad = (test_items < 0) | (test_items >= num_items)
     if bad.any():
         u = int(test_users[np.flatnonzero(bad)[0]])
         raise DataError(f"{test_file}: user {u}'s test item {tests[u]} is outside 0..{num_items - 1}")
-    negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    with naming(test_file):  # too few free items for the negatives: name the file
+        negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
     return MultiBehavior(
         name=name,
         num_users=num_users,
@@ -209,6 +213,8 @@ def load_interactions(
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text ({error})") from None
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise DataError(f"{path}: the file is empty; expected rows of user,item,behavior[,timestamp]")
@@ -220,11 +226,15 @@ def load_interactions(
         frame = pd.read_csv(path, sep=sep, header=None, skiprows=first + int(header), dtype=str, skip_blank_lines=True)
     except pd.errors.ParserError as error:
         raise DataError(f"{path}: {error}") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: no rows after the header; expected user,item,behavior[,timestamp]") from None
     if frame.shape[1] not in (3, 4):
         raise DataError(f"{path}: expected 3 or 4 fields (user,item,behavior[,timestamp]); got {frame.shape[1]}")
     numeric = [0, 1] + ([3] if frame.shape[1] == 4 else [])
     values = frame[numeric].apply(pd.to_numeric, errors="coerce")
-    bad = values.isna().any(axis=1).to_numpy() | frame[2].isna().to_numpy()
+    ids = values[[0, 1]]
+    not_int64 = ((ids != np.floor(ids)) | ~(ids.abs() < 2.0**63)).any(axis=1).to_numpy()  # 1.5, inf, 1e30
+    bad = values.isna().any(axis=1).to_numpy() | frame[2].isna().to_numpy() | not_int64
     if bad.any():
         data_lines = [i for i in range(first + int(header), len(lines)) if lines[i].strip()]
         line = data_lines[int(np.flatnonzero(bad)[0])] + 1
@@ -268,7 +278,8 @@ def load_interactions(
     )
     train_target.eliminate_zeros()
     matrices[-1] = train_target.tocsr()
-    negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    with naming(path):  # too few free items for the negatives: name the file
+        negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
     return MultiBehavior(
         name="interactions",
         num_users=shape[0],

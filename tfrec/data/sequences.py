@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from tfrec.data.movielens import read_ml1m_ratings
 from tfrec.data.sampling import sample_negatives
 from tfrec.data.types import SequenceData
-from tfrec.errors import DataError
+from tfrec.errors import DataError, naming
 
 
 def build_sequences(
@@ -132,10 +132,11 @@ def _from_frame(frame: pd.DataFrame, *, name: str, seed: int, maxlen: int, num_t
         if "rating" not in frame.columns:
             raise DataError(f"{source} has no ratings column; min_rating={min_rating} cannot be applied")
         frame = frame[frame["rating"] >= float(min_rating)]
-    return build_sequences(
-        frame["user"].to_numpy(), frame["item"].to_numpy(), frame["timestamp"].to_numpy(),
-        maxlen=maxlen, seed=seed, num_test_negatives=num_test_negatives, name=name, info={"source": source},
-    )
+    with naming(source):  # nothing to test on, too few free items: name the file
+        return build_sequences(
+            frame["user"].to_numpy(), frame["item"].to_numpy(), frame["timestamp"].to_numpy(),
+            maxlen=maxlen, seed=seed, num_test_negatives=num_test_negatives, name=name, info={"source": source},
+        )
 
 
 def load_ml1m_sequences(

@@ -352,7 +352,8 @@ def _parse_times(raw: pd.Series, time_unit: str) -> tuple[np.ndarray, np.ndarray
     dates = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=True)
     bad = dates.isna().to_numpy()
     seconds = np.zeros(len(raw))
-    seconds[~bad] = (dates[~bad] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    epoch = pd.Timestamp(0, tz="UTC").as_unit(dates.dt.unit)  # the dates' unit: year 1 or 3000 fit in "s", not "ns"
+    seconds[~bad] = (dates[~bad] - epoch).dt.total_seconds().to_numpy()
     return seconds, bad
 
 

@@ -105,6 +105,10 @@ class MBGMN(keras.Model):
 
     output_name = "score"  # the SavedModel's score signature returns raw scores, not probabilities
 
+    # XLA cannot compile tf.sparse products: the training step runs outside XLA and the meta
+    # prediction network inside it (``jit_predictor``)
+    xla_unsupported = "its sparse graph products have no XLA kernel; the meta predictor is XLA-compiled already (jit_predictor)"
+
     def __init__(
         self,
         num_users: int,
