@@ -34,20 +34,26 @@ METRICS = "metrics.json"
 STATE = "state.npz"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def _atomic_write(path: Path, write, mode: str) -> None:
+    """``write(handle)`` into a temporary file beside ``path`` (synced to disk), then rename it
+    over ``path``; on any failure the temporary file is removed and ``path`` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, mode) as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    _atomic_write(path, lambda handle: handle.write(text), "w")
 
 
 def write_json(path: Path, obj) -> None:
@@ -158,19 +164,9 @@ def save_training_state(path: Path, variables: dict[str, list], info: dict) -> N
     """
     import numpy as np
 
-    path = Path(path)
     arrays = {f"{group}/{i}": np.asarray(v.numpy()) for group, values in variables.items() for i, v in enumerate(values)}
     arrays["info"] = np.frombuffer(json.dumps(info, default=_json_default).encode(), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic_write(path, lambda handle: np.savez(handle, **arrays), "wb")
 
 
 def load_training_state(path: Path) -> tuple[dict, dict]:

@@ -43,13 +43,14 @@ import keras
 import tensorflow as tf
 
 from tfrec.layers.sequence_attention import SequenceSelfAttention
+from tfrec.models.base import LossTracking
 from tfrec.validation import check_positive_int
 
 MODES = ("inner", "dist")
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class AttRec(keras.Model):
+class AttRec(LossTracking, keras.Model):
     """AttRec with ``inner`` (BPR-style) and ``dist`` (metric, hinge) modes.
 
     Args:
@@ -86,7 +87,7 @@ class AttRec(keras.Model):
         self.item_embedding = keras.layers.Embedding(self.num_items + 1, self.embed_dim, embeddings_initializer=init, name="item_embedding")
         self.item2_embedding = keras.layers.Embedding(self.num_items + 1, self.embed_dim, embeddings_initializer=init, name="item2_embedding")
         self.attention = SequenceSelfAttention(name="self_attention")
-        self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "ranking_loss", "l2")}
+        self.make_loss_trackers("loss", "ranking_loss", "l2")
 
     @classmethod
     def from_data(cls, data, **hyperparameters) -> "AttRec":
@@ -158,19 +159,10 @@ class AttRec(keras.Model):
             losses = self.compute_losses(batch)
         gradients = tape.gradient(losses["loss"], self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._track(losses)
+        return self.track(losses)
 
     def test_step(self, batch):
-        return self._track(self.compute_losses(batch))
-
-    def _track(self, losses):
-        for name, value in losses.items():
-            self.loss_trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
-
-    @property
-    def metrics(self):
-        return list(self.loss_trackers.values())
+        return self.track(self.compute_losses(batch))
 
     # ----------------------------------------------------------------------------------------
     def serving_endpoints(self) -> dict:

@@ -32,6 +32,26 @@ def split_user_item(inputs) -> tuple[tf.Tensor, tf.Tensor]:
     return users, items
 
 
+class LossTracking:
+    """For a ``keras.Model`` whose ``compute_losses`` returns several named terms: one
+    ``keras.metrics.Mean`` per term in ``self.loss_trackers`` (made in ``__init__`` with
+    :meth:`make_loss_trackers`), :meth:`track` to update them from a step, and ``metrics`` so
+    that ``fit`` resets them every epoch. Put it before ``keras.Model`` in the bases."""
+
+    def make_loss_trackers(self, *names: str) -> None:
+        self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    def track(self, losses: dict) -> dict:
+        """Update the trackers with a step's ``{name: value}`` and return their running means."""
+        for name, value in losses.items():
+            self.loss_trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+
+    @property
+    def metrics(self):
+        return list(self.loss_trackers.values())
+
+
 class PointwiseModel(keras.Model):
     """Base for models that score one (user, item) pair and train on binary labels.
 

@@ -86,6 +86,7 @@ import tensorflow as tf
 
 from tfrec.layers.session_attention import SessionSoftAttention
 from tfrec.layers.session_graph import ItemConv, SessConv, l2_normalize, session_overlap, uniform_init
+from tfrec.models.base import LossTracking
 from tfrec.validation import check_non_negative, check_positive_int
 
 OPTIONS = {
@@ -142,7 +143,7 @@ def top_candidates(scores: tf.Tensor, k: int, method: str = "nth_element") -> tf
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class CoTRec(keras.Model):
+class CoTRec(LossTracking, keras.Model):
     """COTREC with every reference quirk as a named option (see the module docstring).
 
     Args:
@@ -238,9 +239,7 @@ class CoTRec(keras.Model):
         self.sess_conv = SessConv(self.num_layers, trainable_maps=trained_maps, name="sess_conv")
         self.attention = SessionSoftAttention(use_positions=use_positions, max_len=self.max_len, name="attention")
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="negative_draws")
-        self.loss_trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("loss", "cross_entropy", "contrastive", "difference")
-        }
+        self.make_loss_trackers("loss", "cross_entropy", "contrastive", "difference")
 
     # ----------------------------------------------------------------------------------------
     @classmethod
@@ -486,19 +485,10 @@ class CoTRec(keras.Model):
             losses = self.compute_losses(batch, training=True)
         gradients = tape.gradient(losses["loss"], self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._track(losses)
+        return self.track(losses)
 
     def test_step(self, batch):
-        return self._track(self.compute_losses(batch, training=False))
-
-    def _track(self, losses):
-        for name, value in losses.items():
-            self.loss_trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
-
-    @property
-    def metrics(self):
-        return list(self.loss_trackers.values())
+        return self.track(self.compute_losses(batch, training=False))
 
     # ----------------------------------------------------------------------------------------
     def serving_endpoints(self) -> dict:

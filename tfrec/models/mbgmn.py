@@ -60,7 +60,7 @@ import tensorflow as tf
 from tfrec.data.graphs import coo_arrays, symmetric_normalized
 from tfrec.layers.attention import LightSelfAttention
 from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
-from tfrec.models.base import split_user_item
+from tfrec.models.base import LossTracking, split_user_item
 from tfrec.validation import check_positive_int
 
 try:  # CSR products: ~10x faster than tf.sparse.sparse_dense_matmul on CPU, identical results
@@ -77,7 +77,7 @@ def _sparse_matmul(adjacency, dense: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class MBGMN(keras.Model):
+class MBGMN(LossTracking, keras.Model):
     """Multi-behavior graph meta network.
 
     Args:
@@ -144,7 +144,7 @@ class MBGMN(keras.Model):
         self.predictor = MetaPredictor(self.latdim, self.mult, self.leaky, jit_compile=self.jit_predictor, name="meta_predictor")
         self.user_attention = [LightSelfAttention(self.att_head, name=f"user_attention_{l}") for l in range(self.gnn_layer)]
         self.item_attention = [LightSelfAttention(self.att_head, name=f"item_attention_{l}") for l in range(self.gnn_layer)]
-        self.loss_trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "hinge", "l2")}
+        self.make_loss_trackers("loss", "hinge", "l2")
 
     # ----------------------------------------------------------------------------------------
     @classmethod
@@ -379,18 +379,10 @@ class MBGMN(keras.Model):
             losses = self.compute_losses(batch)
         gradients = tape.gradient(losses["loss"], self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        for name, value in losses.items():
-            self.loss_trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        return self.track(losses)
 
     def test_step(self, batch):
-        for name, value in self.compute_losses(batch).items():
-            self.loss_trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
-
-    @property
-    def metrics(self):
-        return list(self.loss_trackers.values())
+        return self.track(self.compute_losses(batch))
 
     def get_config(self):
         return {
