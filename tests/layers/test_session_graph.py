@@ -8,33 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from cotrec_reference import reference_adjacency
+
 from tfrec.data.sessions import item_transition_graph
 from tfrec.layers.session_attention import SessionSoftAttention
 from tfrec.layers.session_graph import ItemConv, SessConv, session_overlap
 
 SESSIONS = [[1, 2, 3, 4], [2, 3, 4], [4, 5, 6, 2, 7], [7, 1, 3], [5, 5, 6], [6, 6, 6, 1]]
 N, D = 7, 4
-
-
-def reference_adjacency(sessions, n):
-    """seed 002 ``data_masks`` + ``Data.__init__``'s column normalisation, dict by dict."""
-    adj = {}
-    for sess in sessions:
-        for i in range(len(sess) - 1):
-            a, b = sess[i] - 1, sess[i + 1] - 1
-            if a not in adj:
-                adj[a] = {a: 1}
-                adj[a][b] = 1
-            elif b not in adj[a]:
-                adj[a][b] = 1
-            else:
-                adj[a][b] += 1
-    dense = np.zeros((n, n))
-    for a, row in adj.items():
-        for b, v in row.items():
-            dense[a, b] = v
-    colsum = dense.sum(0)
-    return np.divide(dense, colsum[None, :], out=np.zeros_like(dense), where=colsum[None, :] > 0)
 
 
 def reference_overlap(sessions):

@@ -11,6 +11,7 @@ import pickle
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from cotrec_reference import reference_adjacency
 
 import tfrec
 from tfrec.cli import main
@@ -40,23 +41,7 @@ def softmax(x, axis=-1):
 
 
 def adjacency_dense():
-    adj = {}
-    for sess in GRAPH_SESSIONS:  # data_masks
-        for i in range(len(sess) - 1):
-            a, b = sess[i] - 1, sess[i + 1] - 1
-            if a not in adj:
-                adj[a] = {a: 1}
-                adj[a][b] = 1
-            elif b not in adj[a]:
-                adj[a][b] = 1
-            else:
-                adj[a][b] += 1
-    dense = np.zeros((N, N))
-    for a, row in adj.items():
-        for b, v in row.items():
-            dense[a, b] = v
-    colsum = dense.sum(0)
-    return np.divide(dense, colsum, out=np.zeros_like(dense), where=colsum > 0)
+    return reference_adjacency(GRAPH_SESSIONS, N)  # data_masks + column normalisation
 
 
 def cross_entropy(scores, tar):
