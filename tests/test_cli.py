@@ -197,3 +197,20 @@ def test_jit_flag(runner, tmp_path):
     refused = runner.invoke(main, ["train", "--model", "mbgmn", "--jit", "--output", str(tmp_path / "mb")])
     assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
     assert "--jit" in refused.output and "sparse" in refused.output
+
+
+def test_precision_and_strategy_flags(runner, trained_run, tmp_path):
+    helped = runner.invoke(main, ["train", "--help"])
+    assert helped.exit_code == 0
+    text = " ".join(helped.output.split())
+    assert "--precision [float32|mixed_float16|mixed_bfloat16]" in text and "loss scaling" in text
+    assert "--strategy [default|mirrored|multiworker]" in text and "TF_CONFIG" in text
+    config = json.loads((trained_run[0] / "config.json").read_text())
+    assert (config["precision"], config["strategy"], config["replicas"]) == ("float32", "default", 1)
+    bad = runner.invoke(main, ["train", "--model", "gmf", "--precision", "half", "--output", str(tmp_path / "r")])
+    assert bad.exit_code == 2 and "half" in bad.output
+    refused = runner.invoke(main, ["train", "--model", "cotrec", "--strategy", "mirrored", "--output", str(tmp_path / "c")])
+    assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
+    assert refused.output.startswith("error: --strategy mirrored: model 'cotrec' trains on the default strategy only")
+    changed = runner.invoke(main, ["train", "--resume", str(trained_run[0]), "--precision", "mixed_bfloat16"])
+    assert changed.exit_code == 2 and "--precision cannot change on --resume" in changed.output

@@ -2,6 +2,7 @@
 
 ```
 tfrec train --model neumf [--data synthetic] [--epochs N] [--set key=value ...] [--output RUN]
+            [--precision float32|mixed_bfloat16|mixed_float16] [--strategy default|mirrored|multiworker]
 tfrec evaluate RUN
 tfrec export RUN OUT
 tfrec compare RUN [RUN ...]
@@ -80,12 +81,26 @@ def main():
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--jit/--no-jit", "jit", default=None, help="Compile the training step with XLA (default: the model's setting; tfrec models show MODEL).")
 @click.option("--resume", type=click.Path(path_type=Path), default=None, help="Continue this run directory from its last completed epoch (its own settings; --epochs may raise the total).")
-def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume):
+@click.option(
+    "--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]), default=None,
+    help="Keras dtype policy: float32 (default; the references' math), or mixed_bfloat16 / mixed_float16: layers "
+    "compute in 16 bits, variables, losses and scores stay float32 (mixed_float16 adds loss scaling). "
+    "--resume keeps the run's own.",
+)
+@click.option(
+    "--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), default="default", show_default=True,
+    help="tf.distribute strategy: default (one device), mirrored (every local GPU, each batch split across them) or "
+    "multiworker (the machines in TF_CONFIG; run the same command on each; only the chief, worker 0, writes the run). "
+    "Not for mbgmn or cotrec.",
+)
+def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume, precision, strategy):
     """Train a model, evaluate it every epoch and save the run."""
     if resume is not None:
         from tfrec.training import train as train_api
 
-        result = train_api(resume=resume, epochs=epochs, device=device, tensorboard=tensorboard, verbose=0 if quiet else 1)
+        if precision is not None:
+            raise UserError("--precision cannot change on --resume: the run keeps the precision in its config.json")
+        result = train_api(resume=resume, epochs=epochs, device=device, tensorboard=tensorboard, verbose=0 if quiet else 1, strategy=strategy)
         click.echo(json.dumps({"run_dir": str(resume), "test": result.metrics["test"]}))
         return
     from tfrec.registry import get_model_spec
@@ -121,6 +136,8 @@ def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, outp
         pretrained=pretrained,
         jit_compile=jit,
         verbose=0 if quiet else 1,
+        precision=precision or "float32",
+        strategy=strategy,
     )
     click.echo(json.dumps({"run_dir": str(output), "test": result.metrics["test"]}))
 

@@ -10,6 +10,9 @@ result.model.predict((user_ids, item_ids))
 The path every model takes: dataset (registry) -> task data -> ``tf.data`` pipeline (per-epoch
 negatives) -> ``model.fit`` with the model's own ``train_step`` -> callbacks (ranking evaluation
 every N epochs, atomic checkpoints, early stopping, CSV / TensorBoard logs) -> run directory.
+
+``precision`` (a Keras dtype policy) and ``strategy`` (``tf.distribute``) wrap that path from
+building the model to the last evaluation: see :mod:`tfrec.distribute`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
+from tfrec import distribute as scale
 from tfrec import evaluation, runs
 from tfrec.data.registry import load_dataset
 from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior, SequenceData, SessionData
@@ -79,6 +83,10 @@ class MultiBehaviorTask(ImplicitTask):
 
     kind = "multi_behavior"
     data_type = MultiBehavior
+    not_distributable = (
+        "its batches hold each behavior's positives then negatives as two halves of one vector, "
+        "which a per-replica split would mispair"
+    )
     _propagate_fns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
     @staticmethod
@@ -216,6 +224,10 @@ class SessionTask:
 
     kind = "sessions"
     data_type = SessionData
+    not_distributable = (
+        "its session view is one graph over the whole batch (and predict_product=reference needs "
+        "batch == embed_dim), which a per-replica split would change"
+    )
     monitor = "P@20"
     ks = (5, 10, 20)
     _fns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -681,6 +693,8 @@ def train(
     dataset=None,
     verbose: int = 1,
     resume: str | Path | None = None,
+    precision: str = "float32",
+    strategy: str = "default",
 ) -> RunResult:
     """Train a registered model on a registered dataset and evaluate it.
 
@@ -712,16 +726,30 @@ def train(
             ``state.npz``): model, optimizer state, random-generator states and the epoch;
             every setting comes from its ``config.json`` (``epochs`` may raise the total).
             The result equals an uninterrupted run's with the same seed.
+        precision: ``float32`` (default: the references' math), ``mixed_bfloat16`` or
+            ``mixed_float16`` (layers compute in 16 bits, variables, losses and scores stay
+            float32; ``mixed_float16`` adds dynamic loss scaling). Set while the model is built
+            and restored afterwards; recorded in ``config.json``; a resumed run keeps its own.
+        strategy: ``default`` (one device), ``mirrored`` (every local GPU, or the CPU) or
+            ``multiworker`` (the machines of ``TF_CONFIG``; only the chief writes ``output``):
+            the model is built, compiled, trained and evaluated in the strategy's scope, each
+            global batch split across the replicas (:mod:`tfrec.distribute`). MB-GMN and COTREC
+            train on the default strategy only. Under a strategy steps run one per call without
+            XLA (``steps_per_execution=1``, ``jit_compile=False``: Keras 3.15's multi-step loop
+            and XLA both fail under ``tf.distribute``). Like ``device``, not taken from a resumed run.
 
     Returns:
         A :class:`RunResult`.
     """
     past = None
-    if resume is not None:  # everything from the run's own config, except device and logging
+    if resume is not None:  # everything from the run's own config, except device, strategy and logging
         past = _ResumedRun.read(resume)
         model, data, data_dir, seed, output = past.config["model"], past.config["data"], past.config["data_dir"], past.config["seed"], resume
         steps_per_execution, jit_compile, pretrained = past.config["steps_per_execution"], past.config["jit_compile"], None
         patience = past.config.get("patience")
+        precision = past.config.get("precision", "float32")
+    scale.check_precision(precision)
+    scale.check_strategy(strategy)
     spec = get_model_spec(model)
     data_name = spec.dataset_name(data)
     if past is not None:
@@ -731,9 +759,26 @@ def train(
         model_kwargs, settings = _merge_settings(
             spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name
         )
-    device_name = configure_device(device)
-    set_seed(seed)
     task = _task(spec.task)
+    if strategy != "default":
+        if getattr(task, "not_distributable", None):
+            raise UserError(
+                f"--strategy {strategy}: model {spec.name!r} trains on the default strategy only: {task.not_distributable}"
+            )
+        if past is None and jit_compile:
+            raise UserError(
+                f"--jit cannot be combined with --strategy {strategy}: XLA cannot compile a step whose variables "
+                "live on several devices; use --no-jit"
+            )
+        if past is None and steps_per_execution not in (None, 1):
+            raise UserError(
+                f"steps_per_execution={steps_per_execution} cannot be combined with --strategy {strategy} "
+                "(Keras' multi-step loop fails under tf.distribute); use 1"
+            )
+        steps_per_execution, jit_compile = 1, False  # see tfrec.distribute: both fail under a strategy
+    device_name = configure_device(device)
+    distribution = scale.make_strategy(strategy)  # multi-worker: before TensorFlow's first operation
+    set_seed(seed)
 
     if dataset is None:
         dataset = load_dataset(data_name, data_dir, seed=seed, progress=verbose > 0, **_loader_settings(data_name, settings))
@@ -745,6 +790,20 @@ def train(
     if hasattr(task, "prepare"):  # e.g. sessions: hold out a validation split from training
         dataset = task.prepare(dataset, settings, seed)
 
+    with scale.precision_scope(precision), distribution.scope(), scale.worker_output(output, distribution) as output:
+        return _train_in_scope(
+            spec, task, dataset, model_kwargs, settings, past, distribution,
+            data_name=data_name, data_dir=data_dir, seed=seed, device_name=device_name, output=output,
+            patience=patience, tensorboard=tensorboard, steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile, pretrained=pretrained, verbose=verbose, precision=precision, strategy=strategy,
+        )
+
+
+def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribution, *, data_name, data_dir, seed,
+                    device_name, output, patience, tensorboard, steps_per_execution, jit_compile, pretrained,
+                    verbose, precision, strategy) -> RunResult:
+    """:func:`train` from building the model on, inside the precision policy and the strategy's
+    scope (``output`` is this process' run directory: a temporary one on a non-chief worker)."""
     net = _build(spec, dataset, model_kwargs, pretrained)
     if hasattr(task, "check_model"):  # task-specific constraints on model and settings
         task.check_model(net, dataset, settings)
@@ -761,11 +820,13 @@ def train(
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             settings["lr"], max(1, settings["trn_num"] // settings["batch_size"]), settings["lr_decay"], staircase=True
         )
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=settings["adam_epsilon"])
     net.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, epsilon=settings["adam_epsilon"]),
+        optimizer=scale.make_optimizer(optimizer, precision),
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,
     )
+    scale.prepare_model(net, distribution)
 
     run_dir = Path(output) if output is not None else None
     config = {
@@ -781,11 +842,15 @@ def train(
         "jit_compile": jit_compile,
         "patience": patience,
         "pretrained": {k: str(v) for k, v in (pretrained or {}).items()} or None,
+        "precision": precision,
+        "strategy": strategy,
+        "replicas": int(distribution.num_replicas_in_sync),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
     if past is not None:
         past.restore(net)
-        config = {**past.config, "training": settings}
+        config = {**past.config, "training": settings, "precision": precision, "strategy": strategy,
+                  "replicas": int(distribution.num_replicas_in_sync)}
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
         runs.write_json(run_dir / runs.CONFIG, config)
@@ -811,7 +876,7 @@ def train(
     history = _fit_guarded(
         net,
         run_dir,
-        training.dataset,
+        scale.distributable(training.dataset, distribution),
         epochs=settings["epochs"],
         callbacks=callbacks,
         shuffle=False,  # the pipeline shuffles each epoch itself
@@ -840,6 +905,8 @@ def train(
         "eval_seconds": eval_seconds,
         "steps_per_epoch": training.steps_per_epoch,
         "device": device_name,
+        "precision": precision,
+        "strategy": strategy,
     }
     if hasattr(task, "summarize"):  # e.g. sessions: the best value over epochs (the reference's report)
         metrics.update(task.summarize(hist))

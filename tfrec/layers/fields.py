@@ -74,6 +74,9 @@ class FieldEmbedding(keras.layers.Layer):
         ``layer(features)`` -> ``[B, F, d]`` field embeddings, fields in the order given;
         ``layer(features, linear=True)`` -> ``([B, F, d], [B] first-order logit)`` where the
         logit is ``w_0 + sum_f w[offset_f + id_f]`` (multi-hot: pooled the same way).
+
+    Under a mixed precision policy the embeddings are returned in the compute dtype and the
+    first-order logit is summed in float32.
     """
 
     def __init__(
@@ -168,9 +171,14 @@ class FieldEmbedding(keras.layers.Layer):
         if linear and not self.use_linear:
             raise ValueError("this FieldEmbedding was made with linear=False; it has no first-order weights")
         if not linear:
-            return self._lookup(features, [self.embeddings])[0]
+            return self._compute(self._lookup(features, [self.embeddings])[0])
         emb, lin = self._lookup(features, [self.embeddings, self.linear_weights])
-        return emb, tf.reduce_sum(lin[..., 0], axis=1) + self.linear_bias[0]
+        lin = tf.cast(lin[..., 0], tf.float32)  # the first-order logit: summed in float32
+        return self._compute(emb), tf.reduce_sum(lin, axis=1) + tf.cast(self.linear_bias[0], tf.float32)
+
+    def _compute(self, x: tf.Tensor) -> tf.Tensor:
+        """``x`` in the compute dtype (a no-op under float32)."""
+        return x if x.dtype == self.compute_dtype else tf.cast(x, self.compute_dtype)
 
     def get_config(self):
         return {

@@ -20,7 +20,7 @@ from tfrec.validation import check_non_negative, check_positive_int
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class FMInteraction(keras.layers.Layer):
-    """``[B, N, k]`` field vectors -> ``[B]`` sum of all pairwise inner products."""
+    """``[B, N, k]`` field vectors -> ``[B]`` float32 sum of all pairwise inner products."""
 
     def build(self, input_shape):
         if len(input_shape) != 3:
@@ -28,6 +28,8 @@ class FMInteraction(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
+        if inputs.dtype != tf.float32:  # a logit term: float32 under a mixed policy too
+            inputs = tf.cast(inputs, tf.float32)
         square_of_sum = tf.square(tf.reduce_sum(inputs, axis=1))
         sum_of_squares = tf.reduce_sum(tf.square(inputs), axis=1)
         return 0.5 * tf.reduce_sum(square_of_sum - sum_of_squares, axis=-1)
@@ -35,7 +37,8 @@ class FMInteraction(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class FactorizationMachine(keras.layers.Layer):
-    """Seed 003's ``FM_layer``: a full FM on a real-valued ``[B, D]`` input -> ``[B]`` logits.
+    """Seed 003's ``FM_layer``: a full FM on a real-valued ``[B, D]`` input -> ``[B]`` logits
+    (computed in float32 under a mixed precision policy too).
 
     Args:
         factors: ``k``, the latent size of ``V`` (seed 003: ``latent_dim = 8``).
@@ -64,11 +67,17 @@ class FactorizationMachine(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
-        linear = tf.reduce_sum(tf.matmul(inputs, self.w), axis=1)
+        if self.compute_dtype != "float32":  # a logit: float32 arithmetic under a mixed policy too
+            return self._fm(*(tf.cast(t, tf.float32) for t in (inputs, self.w0, self.w, self.V)))
+        return self._fm(inputs, self.w0, self.w, self.V)
+
+    @staticmethod
+    def _fm(inputs, w0, w, v):
+        linear = tf.reduce_sum(tf.matmul(inputs, w), axis=1)
         interactions = 0.5 * tf.reduce_sum(
-            tf.square(tf.matmul(inputs, self.V)) - tf.matmul(tf.square(inputs), tf.square(self.V)), axis=1
+            tf.square(tf.matmul(inputs, v)) - tf.matmul(tf.square(inputs), tf.square(v)), axis=1
         )
-        return self.w0[0] + linear + interactions
+        return w0[0] + linear + interactions
 
     def get_config(self):
         return {**super().get_config(), "factors": self.factors, "w_l2": self.w_l2, "v_l2": self.v_l2}

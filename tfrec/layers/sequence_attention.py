@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 _MASKED = -(2.0**32) + 1.0  # the reference's padding logit
+_FLOAT16_MASKED = -65504.0  # float16's most negative finite value (mixed_float16)
 
 
 def sinusoidal_positions(length: int, dim: int) -> np.ndarray:
@@ -57,7 +58,10 @@ class SequenceSelfAttention(keras.layers.Layer):
         projected = tf.nn.relu(tf.reshape(tf.reshape(x + positions, [-1, dim]) @ self.kernel, tf.shape(x)))
         logits = tf.einsum("bid,bjd->bij", projected, projected) / tf.sqrt(tf.cast(dim, x.dtype))
         keys = tf.cast(mask, tf.bool)[:, None, :]
-        logits = tf.where(keys, logits, tf.constant(_MASKED, x.dtype))
+        # float16 cannot hold -2^32: its most negative value instead (a row of padding only
+        # still gets uniform weights, as in float32)
+        masked = _FLOAT16_MASKED if x.dtype == tf.float16 else _MASKED
+        logits = tf.where(keys, logits, tf.constant(masked, x.dtype))
         # mean_i sum_j a_ij x_j = sum_j (mean_i a_ij) x_j: average the weights, then one product
         weights = tf.reduce_mean(tf.nn.softmax(logits, axis=-1), axis=1)
         return tf.einsum("bj,bjd->bd", weights, x)

@@ -88,7 +88,15 @@ class ItemConv(_GraphConv):
     Call: ``(embeddings [N, d], adjacency SparseTensor [N, N]) -> [N, d]``. The products use
     TensorFlow's CSR kernel (``SparseMatrixMatMul``, converted once per call: about 3x faster
     than ``tf.sparse.sparse_dense_matmul`` forward and backward on a CPU); same math.
+
+    The layer computes in float32 under every dtype policy (its ``dtype`` is always float32):
+    the CSR kernel has no 16-bit version, and the adjacency's values would lose precision if
+    they were cast to the compute dtype of a mixed policy.
     """
+
+    def __init__(self, num_layers: int = 2, trainable_maps: bool = False, **kwargs):
+        kwargs["dtype"] = "float32"
+        super().__init__(num_layers, trainable_maps, **kwargs)
 
     def call(self, embeddings, adjacency):
         if not self.maps:

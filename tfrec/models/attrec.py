@@ -33,6 +33,11 @@ Deliberate choices (see also :mod:`tfrec.data.sequences`):
   ``1/ln(r+2)``, which is the standard value divided by ``ln 2`` (1.443 times larger).
 * The reference's MRR has no cut-off; tfrec reports both ``MRR@K`` and the uncut ``MRR``.
 * Ranking ties count against the positive, as the reference's ``pos <= neg`` does.
+
+Mixed precision: the embeddings and the self-attention compute in the policy's 16-bit dtype,
+the scores (the final products) and losses in float32. Under a ``tf.distribute`` strategy the
+``inner`` loss is each replica's share of the global batch mean, ``dist``'s sum needs no
+scaling, and the L2 term is divided by the number of replicas (:mod:`tfrec.distribute`).
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
+from tfrec.distribute import batch_mean, dense_gradients, replica_share, replica_total
 from tfrec.layers.sequence_attention import SequenceSelfAttention
-from tfrec.models.base import LossTracking
+from tfrec.models.base import LossTracking, as_float32
 from tfrec.validation import check_positive_int
 
 MODES = ("inner", "dist")
@@ -117,9 +123,12 @@ class AttRec(LossTracking, keras.Model):
         return user, item, item2
 
     def raw_scores(self, users, short, items) -> tf.Tensor:
-        """Inner-mode scores or dist-mode distances of ``items`` ``[B]`` or ``[B, C]``."""
+        """Inner-mode scores or dist-mode distances of ``items`` ``[B]`` or ``[B, C]``, float32
+        (under a mixed policy the embeddings and the attention are computed in the compute
+        dtype and the final products in float32)."""
         users, items = tf.cast(users, tf.int32), tf.cast(items, tf.int32)
-        user, item, item2 = self._parts(users, items)
+        user, item, item2 = (as_float32(t) for t in self._parts(users, items))
+        short = as_float32(short)
         if items.shape.rank == 2:  # candidates per user: broadcast the user-side vectors
             user, short = user[:, None, :], short[:, None, :]
         if self.mode == "inner":
@@ -145,24 +154,28 @@ class AttRec(LossTracking, keras.Model):
         positive = self.raw_scores(batch["user_id"], short, batch["pos_item"])
         negative = self.raw_scores(batch["user_id"], short, batch["neg_item"])
         if self.mode == "inner":
-            ranking = tf.reduce_mean(tf.nn.softplus(negative - positive))  # = -log sigmoid(pos - neg)
-        else:
+            ranking = batch_mean(tf.nn.softplus(negative - positive))  # = -log sigmoid(pos - neg)
+        else:  # a sum over the batch: each replica's part of it adds up across replicas as it is
             ranking = tf.reduce_sum(tf.nn.relu(positive - negative + self.gamma))
-        l2 = self.embed_reg * tf.add_n([
+        l2 = replica_share(self.embed_reg * tf.add_n([
             tf.reduce_sum(tf.square(table.embeddings))
             for table in (self.user_embedding, self.item_embedding, self.item2_embedding)
-        ])
+        ]))
         return {"loss": ranking + l2, "ranking_loss": ranking, "l2": l2}
 
     def train_step(self, batch):
+        """One Adam step on ``compute_losses`` (under a strategy each replica's terms are its
+        shares of the one-device loss, see :mod:`tfrec.distribute`; under ``mixed_float16`` the
+        loss is scaled by the ``LossScaleOptimizer``)."""
         with tf.GradientTape() as tape:
             losses = self.compute_losses(batch)
-        gradients = tape.gradient(losses["loss"], self.trainable_variables)
+            scaled = self.optimizer.scale_loss(losses["loss"])  # on the tape
+        gradients = dense_gradients(tape.gradient(scaled, self.trainable_variables))
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self.track(losses)
+        return self.track({name: replica_total(value) for name, value in losses.items()})
 
     def test_step(self, batch):
-        return self.track(self.compute_losses(batch))
+        return self.track({name: replica_total(value) for name, value in self.compute_losses(batch).items()})
 
     # ----------------------------------------------------------------------------------------
     def serving_endpoints(self) -> dict:

@@ -72,6 +72,12 @@ transposed, ``[d, N]`` (faster products); ties in the top-``C`` order are broken
 The reference's evaluation pads its last test batch with earlier rows (counting some twice);
 here each test prefix is ranked once (:class:`tfrec.training.SessionTask`). Sessions longer
 than ``max_len`` keep their latest ``max_len`` clicks (the reference would fail on them).
+
+Mixed precision (``--precision mixed_bfloat16``): the soft attention and ``SessConv`` compute in
+the 16-bit dtype; ``ItemConv`` (TensorFlow's CSR kernel is float32-only), the session and item
+vectors that are scored, every score product, the top-``C`` mining and every loss stay float32,
+so the speed-up is small. COTREC trains on the default strategy only: its session view is one
+graph over the whole batch, which a per-replica split would change.
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ import tensorflow as tf
 
 from tfrec.layers.session_attention import SessionSoftAttention
 from tfrec.layers.session_graph import ItemConv, SessConv, l2_normalize, session_overlap, uniform_init
-from tfrec.models.base import LossTracking
+from tfrec.models.base import LossTracking, as_float32
 from tfrec.validation import check_non_negative, check_positive_int
 
 OPTIONS = {
@@ -306,7 +312,7 @@ class CoTRec(LossTracking, keras.Model):
         padded = tf.concat([tf.zeros([1, self.embed_dim], item_view.dtype), item_view], axis=0)
         sequence = tf.gather(padded, reversed_items)  # [B, L, d]
         attended = self.attention(sequence, tf.not_equal(reversed_items, 0), tf.maximum(lengths, 1))
-        return self.w_k * l2_normalize(attended)
+        return self.w_k * l2_normalize(as_float32(attended))  # float32 under a mixed policy
 
     def session_view(self, items, lengths) -> tf.Tensor:
         """``S_S`` ``[B, d]``: ``SessConv`` over the batch's overlap graph from the item table."""
@@ -316,7 +322,7 @@ class CoTRec(LossTracking, keras.Model):
             table = tf.stop_gradient(table)
         padded = tf.concat([tf.zeros([1, self.embed_dim], table.dtype), table], axis=0)
         means = tf.reduce_sum(tf.gather(padded, items), axis=1) / tf.cast(tf.maximum(lengths, 1), table.dtype)[:, None]
-        out = self.sess_conv(means, session_overlap(items))
+        out = as_float32(self.sess_conv(means, session_overlap(items)))  # float32 under a mixed policy
         return tf.stop_gradient(out) if self.options["session_view"] == "detached" else out
 
     # ----------------------------------------------------------------------------------------
@@ -483,7 +489,8 @@ class CoTRec(LossTracking, keras.Model):
     def train_step(self, batch):
         with tf.GradientTape() as tape:
             losses = self.compute_losses(batch, training=True)
-        gradients = tape.gradient(losses["loss"], self.trainable_variables)
+            scaled = self.optimizer.scale_loss(losses["loss"])  # on the tape; mixed_float16: times the loss scale
+        gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         return self.track(losses)
 

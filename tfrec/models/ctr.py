@@ -13,6 +13,11 @@ Inputs, any of:
 
 ``call`` / ``predict`` return ``[B]`` click probabilities; ``logits`` returns ``[B]`` logits.
 Every model embeds its fields with the one shared :class:`~tfrec.layers.fields.FieldEmbedding`.
+
+Under a mixed precision policy (``tfrec train --precision mixed_bfloat16``) the field embeddings
+and the hidden layers compute in 16 bits, while the terms that make the logit -- the first-order
+term, FM interactions and every ``Dense(1)`` output layer -- compute in float32, as do the loss
+and the probabilities.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import keras
 import tensorflow as tf
 
 from tfrec.layers.fields import normalize_fields
-from tfrec.models.base import PointwiseModel
+from tfrec.models.base import PointwiseModel, float32_outputs
 
 
 class CTRModel(PointwiseModel):
@@ -125,6 +130,7 @@ class CTRModel(PointwiseModel):
             return
         if not self.embedding.built:
             self.embedding.build(None)
+        float32_outputs(self)  # mixed precision: the Dense(1) output layers compute in float32
         self.build_layers()
         self.built = True
 

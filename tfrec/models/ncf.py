@@ -5,7 +5,8 @@ Architectures" and "Setting Arguments"); seed 003's Keras versions (section "Neu
 architectures with other sizes.
 
 Shapes: inputs are ``(user_ids [B], item_ids [B])`` int; ``logits`` returns ``[B]``;
-``call``/``predict`` return ``[B]`` probabilities.
+``call``/``predict`` return ``[B]`` probabilities. Under a mixed precision policy the embeddings
+and the MLP tower compute in 16 bits and the output layer in float32 (float32 logits).
 
 Decisions where the reference is quirky (all documented, none silent):
 
@@ -29,7 +30,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.models.base import PointwiseModel, split_user_item
+from tfrec.models.base import PointwiseModel, float32_outputs, split_user_item
 from tfrec.validation import check_positive_int
 
 
@@ -129,6 +130,7 @@ class GMF(PointwiseModel):
     def build(self, input_shape=None):
         _build(self.user_embedding, (None,))
         _build(self.item_embedding, (None,))
+        float32_outputs(self)  # mixed precision: the logits in float32
         _build(self.output_layer, (None, self.factor_num))
         self.built = True
 
@@ -179,6 +181,7 @@ class MLP(PointwiseModel):
         _build(self.user_embedding, (None,))
         _build(self.item_embedding, (None,))
         _build(self.tower, (None, self.layer_sizes[0]))
+        float32_outputs(self)  # mixed precision: the logits in float32
         _build(self.output_layer, (None, self.layer_sizes[-1]))
         self.built = True
 
@@ -241,6 +244,7 @@ class NeuMF(PointwiseModel):
         for layer in (self.user_embedding_mlp, self.item_embedding_mlp, self.user_embedding_mf, self.item_embedding_mf):
             _build(layer, (None,))
         _build(self.tower, (None, self.layer_sizes[0]))
+        float32_outputs(self)  # mixed precision: the logits in float32
         _build(self.output_layer, (None, self.layer_sizes[-1] + self.factor_num))
         self.built = True
 

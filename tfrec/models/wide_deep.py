@@ -11,7 +11,8 @@ tables are rows of the one shared table here: the same initialisation, U(-0.05, 
 ``train_step`` computes one BCE-from-logits loss and steps the wide part's variables (``w``,
 ``w_0``) with ``self.optimizer`` and every other variable with ``self.deep_optimizer``, as the
 notebook's two ``GradientTape``s and two ``Adam(1e-3)``. ``compile(optimizer=...,
-deep_optimizer=None)`` clones the first optimizer's configuration when the second is not given.
+deep_optimizer=None)`` clones the first optimizer's configuration when the second is not given
+(a ``LossScaleOptimizer`` under ``mixed_float16``: each part then has its own loss scale).
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Defaults: embeddings 4, deep 256-128-64,
 dropout 0.2, Adam 1e-3 twice, 10 epochs, batch 32.
 """
@@ -22,8 +23,10 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
+from tfrec.distribute import dense_gradients, replica_total
 from tfrec.layers.dnn import DNN
 from tfrec.layers.fields import FieldEmbedding
+from tfrec.models.base import as_float32
 from tfrec.models.ctr import CTRModel, build_once
 
 
@@ -92,20 +95,30 @@ class WideDeep(CTRModel):
     def logits(self, inputs, training=False):
         emb, wide = self.embed(inputs, linear=True)
         hidden = self.dropout(self.dnn(tf.reshape(emb, [-1, self.num_fields * self.embedding_dim])), training=training)
-        deep = tf.squeeze(self.output_layer(hidden), -1)
-        return 0.5 * (wide + deep)
+        deep = tf.squeeze(as_float32(self.output_layer(hidden)), -1)
+        return 0.5 * (as_float32(wide) + deep)
 
     def train_step(self, data):
+        """One step of both optimizers on one loss. With loss scaling (``mixed_float16``) each
+        optimizer has its own dynamic scale, so each part's gradients come from the loss scaled
+        by its own optimizer's scale (``apply`` unscales by the same one)."""
         inputs, labels = data
         wide_vars, deep_vars = self.wide_variables, self.deep_variables
-        with tf.GradientTape() as tape:
-            loss = self.compute_bce(labels, self.logits(inputs, training=True))
-            if self.losses:
-                loss = loss + tf.add_n(self.losses)
-        gradients = tape.gradient(loss, wide_vars + deep_vars)
-        self.optimizer.apply(gradients[: len(wide_vars)], wide_vars)
-        self.deep_optimizer.apply(gradients[len(wide_vars):], deep_vars)
-        self.loss_tracker.update_state(loss)
+        scaling = any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (self.optimizer, self.deep_optimizer))
+        with tf.GradientTape(persistent=scaling) as tape:
+            loss = self.total_loss(inputs, labels)
+            if scaling:  # on the tape
+                wide_scaled, deep_scaled = self.optimizer.scale_loss(loss), self.deep_optimizer.scale_loss(loss)
+        if scaling:
+            wide_gradients = tape.gradient(wide_scaled, wide_vars)
+            deep_gradients = tape.gradient(deep_scaled, deep_vars)
+            del tape
+        else:  # one backward pass for both parts
+            gradients = tape.gradient(loss, wide_vars + deep_vars)
+            wide_gradients, deep_gradients = gradients[: len(wide_vars)], gradients[len(wide_vars):]
+        self.optimizer.apply(dense_gradients(wide_gradients), wide_vars)
+        self.deep_optimizer.apply(dense_gradients(deep_gradients), deep_vars)
+        self.loss_tracker.update_state(replica_total(loss))
         return {"loss": self.loss_tracker.result()}
 
     def get_config(self):

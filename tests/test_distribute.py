@@ -1,0 +1,197 @@
+"""``strategy=`` / ``--strategy`` (tfrec/distribute.py, tfrec/training.py): MirroredStrategy over
+two logical CPU devices gives the one-device numbers, a two-worker MultiWorkerMirroredStrategy on
+localhost trains and its chief alone writes the run, and the models that cannot be split per
+replica refuse. Device layouts and TF_CONFIG must be set before TensorFlow starts, so the
+distributed runs are subprocesses, each bounded in time."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfrec
+from tfrec.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+
+# tiny synthetic NCF data: 40 users x 60 items, 8 interactions each -> 40 * 7 * 5 = 1400
+# training instances, 6 steps of 256 (the last one uneven: 120 rows, split 60 / 60)
+DATA = "load_synthetic(seed=0, num_users=40, num_items=60, interactions_per_user=8, num_test_negatives=20)"
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["CUDA_VISIBLE_DEVICES"] = ""  # CPU only, whatever the machine has
+    return env
+
+
+def _run_script(code: str, tmp_path: Path, env: dict | None = None, name: str = "script.py") -> subprocess.Popen:
+    script = tmp_path / name
+    script.write_text(textwrap.dedent(code))
+    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env or _env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _result(process: subprocess.Popen) -> dict:
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"timed out after {TIMEOUT} s:\n{err[-3000:]}")
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+MIRRORED = f"""
+import json
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import tfrec
+from tfrec.data.ctr import make_synthetic_ctr
+from tfrec.data.sequences import load_synthetic_sequences
+from tfrec.data.synthetic import load_synthetic
+
+runs = {{
+    "neumf": ({DATA}, {{"batch_size": 256}}),
+    # dist mode: a sum over the batch plus a whole-table L2 (each replica's share of it)
+    "attrec": (load_synthetic_sequences(seed=0, num_users=60, num_items=40, length=10),
+               {{"embed_dim": 8, "batch_size": 64, "lr": 0.01, "mode": "dist"}}),
+    # multi-hot fields: embedding gradients of different sizes per replica
+    "deepfm": (make_synthetic_ctr(seed=1, num_users=40, num_items=30, rows_per_user=20, num_groups=2, num_genres=4),
+               {{"batch_size": 64}}),
+}}
+out = {{}}
+for model, (data, params) in runs.items():
+    for strategy in ("default", "mirrored"):
+        result = tfrec.train(model, dataset=data, epochs=2, seed=0, device="cpu", verbose=0, strategy=strategy,
+                             params=params)
+        out[f"{{model}}-{{strategy}}"] = {{
+            "loss": result.history["loss"], "test": result.metrics["test"], "replicas": result.config["replicas"],
+            "weights": float(sum(float(tf.reduce_sum(tf.abs(v))) for v in result.model.trainable_variables)),
+        }}
+print(json.dumps(out))
+"""
+
+
+def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path):
+    """NeuMF (BCE mean), AttRec (hinge sum + L2) and DeepFM (multi-hot fields): two replicas, each
+    with half of every batch (the last one uneven), give the one-device run."""
+    out = _result(_run_script(MIRRORED, tmp_path))
+    for model in ("neumf", "attrec", "deepfm"):
+        one, two = out[f"{model}-default"], out[f"{model}-mirrored"]
+        assert (one["replicas"], two["replicas"]) == (1, 2)
+        # the replicas' summed gradients are the one-device gradient: the same run up to rounding
+        np.testing.assert_allclose(two["loss"], one["loss"], rtol=1e-4, err_msg=model)
+        assert two["weights"] == pytest.approx(one["weights"], rel=1e-4), model
+        for key, value in one["test"].items():
+            assert two["test"][key] == pytest.approx(value, abs=0.02), (model, key)
+
+
+WORKER = f"""
+import json, sys
+import tfrec
+from tfrec.data.synthetic import load_synthetic
+
+data = {DATA}
+result = tfrec.train("neumf", dataset=data, epochs=1, seed=0, device="cpu", verbose=0, strategy="multiworker",
+                     output=sys.argv[1] if len(sys.argv) > 1 else "run", params={{"batch_size": 256}})
+print(json.dumps({{"loss": result.history["loss"], "test": result.metrics["test"], "replicas": result.config["replicas"],
+                  "run_dir": str(result.run_dir)}}))
+"""
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_worker_multiworker_run_writes_one_checkpoint_on_the_chief(tmp_path):
+    from tfrec.runs import load_run_model
+
+    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    processes = []
+    for index in range(2):
+        folder = tmp_path / f"worker{index}"
+        folder.mkdir()
+        env = {**_env(), "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        processes.append(_run_script(WORKER, folder, env))
+    try:
+        results = [_result(p) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    assert [r["replicas"] for r in results] == [2, 2]
+    assert results[0]["test"] == results[1]["test"]  # the workers hold the same variables
+    assert results[0]["loss"] == pytest.approx(results[1]["loss"])
+    chief, other = tmp_path / "worker0" / "run", tmp_path / "worker1" / "run"
+    assert (chief / "model.keras").exists() and (chief / "config.json").exists()
+    assert not other.exists()  # the other worker wrote to a temporary directory, since removed
+    config = json.loads((chief / "config.json").read_text())
+    assert (config["strategy"], config["replicas"]) == ("multiworker", 2)
+    loaded = load_run_model(chief)
+    assert loaded.predict((np.array([0, 1]), np.array([2, 3])), verbose=0).shape == (2,)
+
+
+def test_models_with_irregular_batches_refuse_distribution():
+    from tfrec.data.synthetic import synthetic_sessions
+
+    sessions = synthetic_sessions(seed=0, num_items=50, num_train_sessions=40, num_test_sessions=5)
+    with pytest.raises(UserError, match="--strategy mirrored: model 'cotrec' trains on the default strategy only"):
+        tfrec.train("cotrec", dataset=sessions, epochs=1, device="cpu", verbose=0, strategy="mirrored")
+    with pytest.raises(UserError, match="--strategy multiworker: model 'mbgmn'.*positives then negatives"):
+        tfrec.train("mbgmn", epochs=1, device="cpu", verbose=0, strategy="multiworker")  # refused before loading data
+    with pytest.raises(UserError, match="--jit cannot be combined with --strategy mirrored"):
+        tfrec.train("gmf", dataset=sessions, epochs=1, device="cpu", verbose=0, strategy="mirrored", jit_compile=True)
+    with pytest.raises(UserError, match="invalid --strategy 'tpu'; expected one of default, mirrored, multiworker"):
+        tfrec.train("gmf", dataset=sessions, epochs=1, device="cpu", verbose=0, strategy="tpu")
+
+
+def test_multiworker_without_tf_config_is_a_user_error(monkeypatch):
+    from tfrec.distribute import make_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(UserError, match="--strategy multiworker needs TF_CONFIG"):
+        make_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(UserError, match="TF_CONFIG is not valid JSON"):
+        make_strategy("multiworker")
+
+
+def test_only_the_chief_writes(monkeypatch, tmp_path):
+    from tfrec import distribute
+
+    class FakeMultiWorker(distribute.tf.distribute.MultiWorkerMirroredStrategy):
+        def __init__(self):  # no cluster: only the type matters here
+            pass
+
+    cluster = {"worker": ["a:1", "b:2"]}
+    for index, chief in ((0, True), (1, False)):
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        assert distribute.is_chief(FakeMultiWorker()) is chief
+        with distribute.worker_output(tmp_path / "run", FakeMultiWorker()) as out:
+            assert (out == tmp_path / "run") is chief
+            scratch = out
+        assert chief or not scratch.parent.exists()  # the temporary directory is removed
+    with_chief = {"cluster": {"chief": ["c:1"], **cluster}, "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(with_chief))
+    assert distribute.is_chief(FakeMultiWorker()) is False  # with a chief task, workers never write
