@@ -143,7 +143,7 @@ MODELS: dict[str, ModelSpec] = {
             task="multi_behavior",
             description="Multi-behavior graph meta network (MB-GMN)",
             reference="seed 000 'Model' (defineModel, metaForSpecialize, metaForPredict, prepareModel); Xia et al. 2021",
-            model_defaults={"latdim": 32, "rank": 4, "gnn_layer": 2, "att_head": 2, "reg": 1e-2, "mult": 100.0, "leaky": 0.1, "jit_predictor": True},
+            model_defaults={"latdim": 32, "rank": 4, "gnn_layer": 2, "att_head": 2, "reg": 1e-2, "mult": 100.0, "leaky": 0.1, "jit_predictor": True, "predictor_dtype": None},
             train_defaults={
                 "epochs": 10,
                 "batch_size": 256,
@@ -170,6 +170,7 @@ MODELS: dict[str, ModelSpec] = {
                 "mult": "seed 000 --mult 100",
                 "leaky": "seed 000 NN Layers: leaky = 0.1",
                 "jit_predictor": "tfrec: XLA for the meta prediction network (execution only, same math)",
+                "predictor_dtype": "tfrec: dtype policy of the meta predictor alone; default the --precision policy (float32); mixed_bfloat16 halves its cost on CPUs with AVX-512 BF16",
                 "epochs": "seed 000 --epoch 10",
                 "batch_size": "seed 000 --batch 256 (users per step)",
                 "lr": "seed 000 --lr 1e-3",

@@ -241,3 +241,27 @@ def test_xla_predictor_with_padding_equals_the_plain_one():
         a.assign(value), b.assign(value)
     rows = [rng.normal(size=(37, 8)).astype(np.float32) for _ in range(4)]
     np.testing.assert_allclose(compiled(*rows).numpy(), plain(*rows).numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_mixed_bfloat16_predictor_only(model_and_graph, tmp_path):
+    """``predictor_dtype="mixed_bfloat16"``: the predictor computes in bfloat16 (scores close to
+    float32's, returned as float32); the graph and the other weights stay float32."""
+    model, matrices = model_and_graph
+    config = {**model.get_config(), "predictor_dtype": "mixed_bfloat16"}
+    mixed = MBGMN.from_config(config)
+    mixed.build()
+    mixed.set_weights(model.get_weights())
+    mixed.set_graph(matrices)
+    assert mixed.predictor.compute_dtype == "bfloat16" and mixed.predictor._compiled is None and mixed.predictor._compiled_meta is not None
+    assert {v.dtype for v in mixed.weights if v.dtype.startswith("float")} == {"float32"}
+    assert mixed.specializer.compute_dtype == mixed.user_attention[0].compute_dtype == "float32"
+    users, items = np.arange(U) % U, (np.arange(U) * 3) % I
+    exact, approx = model.predict((users, items), verbose=0), mixed.predict((users, items), verbose=0)
+    assert approx.dtype == np.float32
+    assert not np.allclose(approx, exact, rtol=1e-6, atol=0)  # really computed in bfloat16
+    np.testing.assert_allclose(approx, exact, rtol=0.05, atol=0.05 * np.abs(exact).max())
+    batch = {f"{side}_{b}": np.arange(4, dtype=np.int32) % (U if side == "users" else I) for b in range(K) for side in ("users", "items")}
+    assert np.isfinite(float(mixed.compute_losses(batch)["loss"]))
+    path = tmp_path / "mixed.keras"
+    mixed.save(path)
+    assert keras.saving.load_model(path).predictor.compute_dtype == "bfloat16"
