@@ -133,9 +133,9 @@ def main(argv=None) -> dict:
         "sample_seconds_per_epoch": round(sum(timings["sample"]) / max(1, len(timings["train"])), 2),
         "steps_per_epoch": steps,
         "test_seconds": [round(t, 1) for t in timings["test"]],
-        "train_hinge": [round(v, 4) for v in recommender.metrics["TrainpreLoss"]],
-        "test_HR": [round(v, 4) for v in recommender.metrics["TestHR"]],
-        "test_NDCG": [round(v, 4) for v in recommender.metrics["TestNDCG"]],
+        "train_hinge": [round(float(v), 4) for v in recommender.metrics["TrainpreLoss"]],
+        "test_HR": [round(float(v), 4) for v in recommender.metrics["TestHR"]],
+        "test_NDCG": [round(float(v), 4) for v in recommender.metrics["TestNDCG"]],
     }
     print(json.dumps(record), flush=True)
     return record
