@@ -41,6 +41,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                         help="model option, e.g. use_positions=false or topk_method=top_k")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--precision", default="float32", help="float32 (the reference's arithmetic), mixed_bfloat16 or mixed_float16")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -65,9 +66,13 @@ def main(argv=None) -> dict:
     model_kwargs, settings = resolve_hparams(spec, _parse_sets(tuple(args.sets)), data_name)
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()
-    model = CoTRec.from_data(data, **model_kwargs)
+    from tfrec.distribute import check_precision, make_optimizer, precision_scope
+
+    with precision_scope(check_precision(args.precision)):
+        model = CoTRec.from_data(data, **model_kwargs)
     build_seconds = time.perf_counter() - start
-    model.compile(optimizer=keras.optimizers.Adam(settings["lr"], epsilon=settings["adam_epsilon"]), jit_compile=False)
+    optimizer = make_optimizer(keras.optimizers.Adam(settings["lr"], epsilon=settings["adam_epsilon"]), args.precision)
+    model.compile(optimizer=optimizer, jit_compile=False)
 
     training = session_training_data(data, batch_size=settings["batch_size"], seed=args.seed,
                                      last_batch=settings["last_batch"])
@@ -82,6 +87,7 @@ def main(argv=None) -> dict:
     record = {
         "benchmark": "cotrec",
         "dataset": data_name,
+        "precision": args.precision,
         "items": data.num_items,
         "train_prefixes": data.num_train,
         "test_prefixes": data.num_test,
