@@ -87,10 +87,11 @@ def check_strategy(strategy: str) -> str:
 
 
 @contextlib.contextmanager
-def precision_scope(precision: str | None) -> Iterator[None]:
+def precision_scope(precision: "str | keras.DTypePolicy | None") -> Iterator[None]:
     """Set the global Keras dtype policy to ``precision`` inside the block, restore it after.
 
-    ``None`` leaves the policy as it is. Layers take the global policy when they are created,
+    ``precision``: a ``--precision`` name (checked) or a ``keras.DTypePolicy``; ``None`` leaves
+    the policy as it is. Layers take the global policy when they are created,
     so a model built inside the block keeps its precision after the block ends.
     """
     if precision is None:
@@ -172,9 +173,10 @@ def is_chief(strategy: tf.distribute.Strategy | None = None) -> bool:
     multi-worker run (``TF_CONFIG`` task other than ``chief`` / ``worker 0``)."""
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
-    task = tf_config().get("task") or {}
+    config = tf_config()
+    task = config.get("task") or {}
     kind, index = task.get("type"), int(task.get("index", 0))
-    if "chief" in (tf_config().get("cluster") or {}):
+    if "chief" in (config.get("cluster") or {}):
         return kind == "chief"
     return kind in (None, "worker") and index == 0
 

@@ -151,9 +151,8 @@ class MetaPredictor(_MetaLayer):
         if dim <= 0:
             raise ValueError(f"`dim` must be positive; got {dim}")
         self.dim, self.mult, self.jit_compile = int(dim), float(mult), bool(jit_compile)
-        self._mixed = self.compute_dtype != "float32"
         self._compiled = self._compiled_meta = self._compiled_output = None
-        if self.jit_compile and not self._mixed:
+        if self.jit_compile and self.compute_dtype == "float32":
             self._compiled = tf.function(self._scores, jit_compile=True)
         elif self.jit_compile:
             self._compiled_meta = tf.function(self._meta, jit_compile=True)

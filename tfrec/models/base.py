@@ -20,30 +20,18 @@ A model saved under a mixed policy is rebuilt under it (:class:`PolicyFromConfig
 
 from __future__ import annotations
 
-import contextlib
-
 from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.distribute import batch_mean, dense_gradients, replica_share, replica_total
+from tfrec.distribute import batch_mean, dense_gradients, precision_scope, replica_share, replica_total
 
 
-@contextlib.contextmanager
 def _policy_of(config: dict):
     """The global dtype policy set to the one recorded in a layer ``config`` (its ``dtype``)
     while the block runs: sub-layers created in ``__init__`` take the model's precision."""
     dtype = config.get("dtype") if isinstance(config, dict) else None
-    if dtype is None:
-        yield
-        return
-    policy = keras.dtype_policies.get(dtype)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
+    return precision_scope(None if dtype is None else keras.dtype_policies.get(dtype))
 
 
 class PolicyFromConfig:

@@ -134,8 +134,8 @@ class MBGMN(LossTracking, keras.Model):
     ):
         # the model itself (embeddings, graph) is always float32; a mixed policy, given as
         # ``dtype`` or set globally, applies to the meta predictor alone
-        policy = keras.dtype_policies.get(predictor_dtype or kwargs.pop("dtype", None) or keras.config.dtype_policy())
-        kwargs.pop("dtype", None)
+        dtype = kwargs.pop("dtype", None)
+        policy = keras.dtype_policies.get(predictor_dtype or dtype or keras.config.dtype_policy())
         super().__init__(dtype="float32", **kwargs)
         for name, value in (("num_users", num_users), ("num_items", num_items), ("num_behaviors", num_behaviors),
                             ("latdim", latdim), ("rank", rank), ("gnn_layer", gnn_layer), ("att_head", att_head)):
