@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import re
 import resource
+from pathlib import Path
 
 
 def rounded(metrics: dict, digits: int = 4) -> dict:
@@ -31,3 +33,15 @@ def emit(record: dict) -> dict:
     record = {**record, "peak_rss_mb": peak_rss_mb()}
     print(json.dumps(record), flush=True)
     return record
+
+
+def code_cells(seed_file: Path) -> list[str]:
+    """The notebook's Python cells, without Colab magics, shell escapes and the ``__main__`` cell."""
+    text = seed_file.read_text()
+    cells = re.findall(r"```python[^\n]*\n(.*?)```", text, flags=re.S)
+    kept = []
+    for cell in cells:
+        if cell.lstrip().startswith("if __name__"):
+            continue
+        kept.append("\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    return kept

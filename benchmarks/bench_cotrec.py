@@ -114,7 +114,7 @@ def main(argv=None) -> dict:
             return model._ranking_logits(view, s, None)
 
         def mining(b):
-            return model._mine(ranking(b), model.item_embeddings)[0]
+            return model._mine(ranking(b), lambda idx: tf.gather(model.item_embeddings, idx))[0]
 
         def ce_fwd_bwd(b):
             with tf.GradientTape() as tape:

@@ -23,24 +23,13 @@ import argparse
 import json
 import os
 import pickle
-import re
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def code_cells(seed_file: Path) -> list[str]:
-    """The notebook's Python cells, without Colab magics, shell escapes and the ``__main__`` cell."""
-    text = seed_file.read_text()
-    cells = re.findall(r"```python[^\n]*\n(.*?)```", text, flags=re.S)
-    kept = []
-    for cell in cells:
-        if cell.lstrip().startswith("if __name__"):
-            continue
-        kept.append("\n".join(line for line in cell.splitlines() if not line.lstrip().startswith(("%", "!"))))
-    return kept
+from _common import code_cells
 
 
 def patched(source: str) -> str:

@@ -69,6 +69,11 @@ the mean cross-entropy with respect to the perturbation; the NumPy test checks i
 central differences), and the perturbation state ``adv_item`` / ``adv_sess`` is stored
 transposed, ``[d, N]`` (faster products); ties in the top-``C`` order are broken by item index
 (``torch.topk`` leaves them unspecified); the top-``C`` is exact (:func:`top_candidates`).
+Three rewrites change no math, only the work: each target's score ``S[b] . X_n[target_b]`` is a
+dot product (so the cross-entropy and the KL term need no dense ``[B, N]`` gradient of a
+lookup), the cross-entropy and the KL term share one ``logsumexp`` per row, and every row lookup
+of a table goes through one ``tf.identity`` so that its sparse gradients are added before they
+are made dense (once per table, not once per lookup).
 The reference's evaluation pads its last test batch with earlier rows (counting some twice);
 here each test prefix is ranked once (:class:`tfrec.training.SessionTask`). Sessions longer
 than ``max_len`` keep their latest ``max_len`` clicks (the reference would fail on them).
@@ -118,33 +123,31 @@ def top_candidates(scores: tf.Tensor, k: int, method: str = "nth_element") -> tf
 
     ``"top_k"`` is ``tf.math.top_k``. ``"nth_element"`` finds a threshold with
     ``tf.raw_ops.NthElement`` -- on every 8th column, checked to leave at least ``k`` entries per
-    row, else the exact ``k``-th largest value -- keeps the entries at or above it and sorts only
-    those with ``top_k``: the same indices (``top_k`` breaks ties by lower index), about 2x
-    cheaper for ``k`` in the thousands.
+    row, else the exact ``k``-th largest value -- keeps the entries at or above it (about 1.15 k
+    per row) and sorts only those: the same indices (``top_k`` breaks ties by lower index, and so
+    does the sort of the kept entries, which keep their column order), about 2x cheaper for ``k``
+    in the thousands. The kept entries are sorted whole (``top_k`` with ``k`` = their width), which
+    TensorFlow does faster than a partial ``top_k``.
     """
     if method == "top_k":
         return tf.math.top_k(scores, k=k, sorted=True).indices
-    threshold = None
     width = scores.shape[-1]
+    exact = lambda: scores >= tf.raw_ops.NthElement(input=scores, n=k - 1, reverse=True)[:, None]  # noqa: E731
     if width is not None and 4 * k <= width:
-        # a threshold from every 8th column, about 1.15 k entries per row above it; checked
-        # (each row needs >= k entries at or above it), else the exact k-th value
         sample = scores[:, ::_STRIDE]
         rank = min(int(sample.shape[-1]) - 1, -(-k * 115 // (100 * _STRIDE)))
-        guess = tf.raw_ops.NthElement(input=sample, n=rank, reverse=True)[:, None]
-        enough = tf.reduce_all(tf.reduce_sum(tf.cast(scores >= guess, tf.int32), axis=1) >= k)
-        exact = lambda: tf.raw_ops.NthElement(input=scores, n=k - 1, reverse=True)[:, None]  # noqa: E731
-        threshold = tf.cond(enough, lambda: guess, exact)
+        above = scores >= tf.raw_ops.NthElement(input=sample, n=rank, reverse=True)[:, None]
+        enough = tf.reduce_all(tf.reduce_sum(tf.cast(above, tf.int32), axis=1) >= k)
+        kept = tf.cond(enough, lambda: above, exact)
     else:
-        threshold = tf.raw_ops.NthElement(input=scores, n=k - 1, reverse=True)[:, None]  # [R, 1]
-    hits = tf.where(scores >= threshold)  # [M, 2] row-major; at least k per row
+        kept = exact()
+    hits = tf.where(kept)  # [M, 2] row-major; at least k per row
     rows = tf.shape(scores, out_type=tf.int64)[0]
-    ragged = tf.RaggedTensor.from_value_rowids(tf.cast(hits[:, 1], tf.int32), hits[:, 0], nrows=rows)
-    columns = ragged.to_tensor(default_value=0)  # [R, >= k]
-    width = tf.shape(columns)[1]
-    valid = tf.sequence_mask(ragged.row_lengths(), width)
-    values = tf.where(valid, tf.gather(scores, columns, batch_dims=1), tf.constant(-np.inf, scores.dtype))
-    order = tf.math.top_k(values, k=k, sorted=True).indices  # ties: lower column first, as top_k
+    padded = lambda values, fill: tf.RaggedTensor.from_value_rowids(  # noqa: E731
+        values, hits[:, 0], nrows=rows).to_tensor(default_value=fill)
+    values = padded(tf.gather_nd(scores, hits), tf.constant(-np.inf, scores.dtype))  # [R, W >= k]
+    columns = padded(tf.cast(hits[:, 1], tf.int32), 0)
+    order = tf.math.top_k(values, k=tf.shape(values)[1], sorted=True).indices[:, :k]
     return tf.gather(columns, order, batch_dims=1)
 
 
@@ -309,19 +312,22 @@ class CoTRec(LossTracking, keras.Model):
         if self.use_positions:  # the position table has max_len rows: keep the latest max_len clicks
             reversed_items = reversed_items[:, : self.max_len]
             lengths = tf.minimum(lengths, self.max_len)
-        padded = tf.concat([tf.zeros([1, self.embed_dim], item_view.dtype), item_view], axis=0)
-        sequence = tf.gather(padded, reversed_items)  # [B, L, d]
-        attended = self.attention(sequence, tf.not_equal(reversed_items, 0), tf.maximum(lengths, 1))
+        clicked = tf.not_equal(reversed_items, 0)
+        sequence = tf.gather(item_view, tf.maximum(reversed_items - 1, 0))  # [B, L, d]; padding -> 0 below
+        sequence = sequence * tf.cast(clicked, sequence.dtype)[..., None]
+        attended = self.attention(sequence, clicked, tf.maximum(lengths, 1))
         return self.w_k * l2_normalize(as_float32(attended))  # float32 under a mixed policy
 
-    def session_view(self, items, lengths) -> tf.Tensor:
-        """``S_S`` ``[B, d]``: ``SessConv`` over the batch's overlap graph from the item table."""
+    def session_view(self, items, lengths, table=None) -> tf.Tensor:
+        """``S_S`` ``[B, d]``: ``SessConv`` over the batch's overlap graph from the item table
+        (``table``: the item table's value when already read)."""
         items = tf.cast(items, tf.int32)
-        table = self.item_embeddings
+        table = self.item_embeddings if table is None else table
         if self.options["session_view"] == "detached":
             table = tf.stop_gradient(table)
-        padded = tf.concat([tf.zeros([1, self.embed_dim], table.dtype), table], axis=0)
-        means = tf.reduce_sum(tf.gather(padded, items), axis=1) / tf.cast(tf.maximum(lengths, 1), table.dtype)[:, None]
+        clicked = tf.cast(tf.not_equal(items, 0), table.dtype)[..., None]
+        summed = tf.reduce_sum(tf.gather(table, tf.maximum(items - 1, 0)) * clicked, axis=1)
+        means = summed / tf.cast(tf.maximum(lengths, 1), table.dtype)[:, None]
         out = as_float32(self.sess_conv(means, session_overlap(items)))  # float32 under a mixed policy
         return tf.stop_gradient(out) if self.options["session_view"] == "detached" else out
 
@@ -379,9 +385,9 @@ class CoTRec(LossTracking, keras.Model):
             return tf.stop_gradient(scores)
         return tf.matmul(sessions, table, transpose_b=True)
 
-    def _mine(self, ranking, table):
+    def _mine(self, ranking, rows):
         """Positives ``[K, C', d]`` (ranks ``0..K-1``) and negatives (random ranks in ``[K, C)``)
-        of ``table`` for the columns of ``ranking``."""
+        for the columns of ``ranking``; ``rows(indices)`` looks up the embeddings of items."""
         k = self.num_positives
         depth = min(self.num_candidates, self.num_items)
         top = top_candidates(tf.stop_gradient(ranking), depth, self.options["topk_method"])  # [C', depth]
@@ -391,7 +397,7 @@ class CoTRec(LossTracking, keras.Model):
         else:
             ranks = keras.random.randint((tf.shape(top)[0], k), k, depth, seed=self.seed_generator, dtype="int32")
             negatives = tf.gather(top, ranks, batch_dims=1)
-        pick = lambda idx: tf.gather(table, tf.transpose(idx))  # [K, C', d], as the reference's loop
+        pick = lambda idx: rows(tf.transpose(idx))  # [K, C', d], as the reference's loop
         return pick(top[:, :k]), pick(negatives)
 
     def _contrastive(self, anchor, sessions, positives, negatives):
@@ -422,11 +428,16 @@ class CoTRec(LossTracking, keras.Model):
         grad_t = tf.matmul(sessions, error, transpose_a=True) / tf.cast(tf.shape(sessions)[0], logits.dtype)
         return self.eps * l2_normalize(grad_t, axis=0)  # each item's row of the gradient
 
-    def _difference(self, logits, adv_logits, targets):
-        """``diff``: ``sum p * log(1e-8 + (p + 1e-8) / (q + 1e-8))`` of masked softmaxes."""
+    def _difference(self, logits, adv_logits, targets, at_target, adv_at_target, logits_lse):
+        """``diff``: ``sum p * log(1e-8 + (p + 1e-8) / (q + 1e-8))`` of masked softmaxes.
+
+        ``logits``/``adv_logits`` ``[B, N]``; ``at_target``/``adv_at_target`` ``[B]``: their values
+        at the targets (computed as dot products, so that no ``[B, N]`` gradient of a lookup
+        is needed); ``logits_lse`` ``[B]``: ``logsumexp(logits)`` per row.
+        """
         if self.options["diff_mask"] == "target_only":
-            at = lambda x: tf.exp(tf.gather(x, targets, batch_dims=1) - tf.reduce_logsumexp(x, axis=1))
-            p, q = at(logits), at(adv_logits)
+            p = tf.exp(at_target - logits_lse)
+            q = tf.exp(adv_at_target - tf.reduce_logsumexp(adv_logits, axis=1))
         else:
             fill = 1.0 / (self.num_items - 1) if self.num_items > 1 else 0.0
             mask = tf.one_hot(targets, self.num_items, on_value=1.0, off_value=fill, dtype=logits.dtype)
@@ -445,30 +456,41 @@ class CoTRec(LossTracking, keras.Model):
         lengths = tf.cast(batch["lengths"], tf.int32)
         targets = tf.cast(batch["targets"], tf.int32) - 1
         view = self.item_view()
-        s_item = self.item_session_embedding(view, items, lengths)
+        # Every row lookup of a table reads it through one identity, so that TensorFlow adds the
+        # lookups' sparse gradients by concatenation and turns them dense once per table (not
+        # once per lookup: each costs a pass over [N, d]).
+        view_rows = tf.identity(view)
+        s_item = self.item_session_embedding(view_rows, items, lengths)
         x_n = l2_normalize(view)
         x_t = tf.transpose(x_n)  # [d, N]
         scores = tf.matmul(s_item, x_t)
-        cross_entropy = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(targets, scores))
+        scores_lse = tf.reduce_logsumexp(scores, axis=1)  # shared by the cross-entropy and the KL term
+        # scores[b, target_b] as a dot product: its gradient is a row lookup, not a dense [B, N] pass
+        target_rows = l2_normalize(tf.gather(view_rows, targets))  # [B, d] rows of x_n
+        target_item = tf.reduce_sum(s_item * target_rows, axis=1)
+        cross_entropy = tf.reduce_mean(scores_lse - target_item)
         zero = tf.zeros([], scores.dtype)
         if not training:
             return {"loss": cross_entropy, "cross_entropy": cross_entropy, "contrastive": zero, "difference": zero}
 
-        s_sess = self.session_view(items, lengths)
-        scores_sess = tf.matmul(s_sess, x_t)
         table = self.item_embeddings
+        table_rows = tf.identity(table)
+        normalized_rows = lambda idx: l2_normalize(tf.gather(view_rows, idx))  # rows of x_n  # noqa: E731
+        raw_rows = lambda idx: tf.gather(table_rows, idx)  # noqa: E731
+        s_sess = self.session_view(items, lengths, table_rows)
+        scores_sess = tf.matmul(s_sess, x_t)
         # example_predicting + topk_func_random
         rank_item = self._ranking_logits(x_n, s_item, scores, x_t)
         rank_sess = self._ranking_logits(table, s_sess, None)
         if self.options["mining"] == "crossed":
-            pos_item, neg_item = self._mine(rank_sess, x_n)  # item view learns from the session view's ranking
-            pos_sess, neg_sess = self._mine(rank_item, table)
+            pos_item, neg_item = self._mine(rank_sess, normalized_rows)  # the item view learns from the session view's ranking
+            pos_sess, neg_sess = self._mine(rank_item, raw_rows)
         else:
-            pos_item, neg_item = self._mine(rank_item, x_n)
-            pos_sess, neg_sess = self._mine(rank_sess, table)
+            pos_item, neg_item = self._mine(rank_item, normalized_rows)
+            pos_sess, neg_sess = self._mine(rank_sess, raw_rows)
         last = tf.gather(items, tf.maximum(lengths - 1, 0), batch_dims=1) - 1
-        contrastive = self._contrastive(tf.gather(x_n, last), s_item, pos_item, neg_item)
-        contrastive += self._contrastive(tf.gather(table, last), s_sess, pos_sess, neg_sess)
+        contrastive = self._contrastive(normalized_rows(last), s_item, pos_item, neg_item)
+        contrastive += self._contrastive(raw_rows(last), s_sess, pos_sess, neg_sess)
 
         # adversarial_item / adversarial_sess: from the previous step's perturbations, kept as state
         adv_item = self._adversarial(s_item, scores, self.adv_item, targets)
@@ -482,7 +504,14 @@ class CoTRec(LossTracking, keras.Model):
         # S @ (X_n + adv)^T written as S @ X_n^T + S @ adv^T: one backward product per view
         score_adv1 = scores_sess + tf.matmul(s_sess, applied_to_sess)
         score_adv2 = scores + tf.matmul(s_item, applied_to_item)
-        difference = self._difference(scores, score_adv2, targets) + self._difference(scores_sess, score_adv1, targets)
+        at_target = lambda sessions, adv_t: tf.reduce_sum(  # noqa: E731
+            sessions * tf.transpose(tf.gather(adv_t, targets, axis=1)), axis=1)  # (S @ adv^T)[b, target_b]
+        target_sess = tf.reduce_sum(s_sess * target_rows, axis=1)
+        difference = self._difference(scores, score_adv2, targets, target_item,
+                                      target_item + at_target(s_item, applied_to_item), scores_lse)
+        difference += self._difference(scores_sess, score_adv1, targets, target_sess,
+                                       target_sess + at_target(s_sess, applied_to_sess),
+                                       tf.reduce_logsumexp(scores_sess, axis=1))
         loss = cross_entropy + self.beta * contrastive + self.lam * difference
         return {"loss": loss, "cross_entropy": cross_entropy, "contrastive": contrastive, "difference": difference}
 
