@@ -6,10 +6,12 @@ Prints one JSON line.
     taskset -c 1 python benchmarks/bench_cotrec.py --data tmall --data-dir ../shared/data/cotrec/Tmall
     taskset -c 1 python benchmarks/bench_cotrec.py --data diginetica --data-dir ../shared/data/cotrec/diginetica
 
-Seed 002 (PyTorch, edited only to run on CPU), measured on 2 CPU cores: 0.43 s per batch of
-100 (1,526 s per Tmall epoch, 3,232 s per Diginetica epoch), 19 s / 50 s for the full test
-ranking. Its profile: dense products over all items 31%, the two ``topk(5000)`` 14%, the linear
-maps over the item table 11%, Adam and elementwise work 22%.
+Seed 002 (PyTorch, edited only to run on CPU), as the issue measured it on 2 CPU cores: 0.43 s
+per batch of 100 (1,526 s per Tmall epoch, 3,232 s per Diginetica epoch), 19 s / 50 s for the
+full test ranking. Its profile: dense products over all items 31%, the two ``topk(5000)`` 14%,
+the linear maps over the item table 11%, Adam and elementwise work 22%. This machine's speed
+drifts from day to day, so compare with the reference run the same day on the same cores:
+``python benchmarks/run_reference_cotrec.py --seed-file ../shared/seeds/002_*.txt --data-dir DIR``.
 """
 
 from __future__ import annotations
