@@ -92,7 +92,7 @@ def main(argv=None) -> dict:
         start = time.perf_counter()
         train_test(model, train_data, test_data, 0)
         record["test_seconds_untrained"] = round(time.perf_counter() - start, 1)
-        train_data.generate_batch = type(train_data).generate_batch.__get__(train_data)
+        del train_data.generate_batch  # back to the class's method
     model.train()
     if args.full_epoch:
         start = time.perf_counter()
@@ -103,7 +103,6 @@ def main(argv=None) -> dict:
         record["train_loss"] = round(float(total_loss), 2)
         record["test"] = {f"{'P' if name.startswith('hit') else 'MRR'}@{name[3:]}": round(float(np.mean(v)), 4)
                           for name, v in metrics.items()}
-        times = np.diff(stamps)
     else:
         limited(train_data, args.steps + 1)
         limited(test_data, 0)
@@ -116,7 +115,7 @@ def main(argv=None) -> dict:
             }
         else:
             train_test(model, train_data, test_data, 0)
-        times = np.diff(stamps)  # steps 2 .. steps+1: the first is the warm-up
+    times = np.diff(stamps)  # between optimizer steps: the first step is not timed (warm-up)
     record["steps_timed"] = int(len(times))
     record["step_seconds_mean"] = round(float(np.mean(times)), 4)
     record["step_seconds_median"] = round(float(np.median(times)), 4)

@@ -151,6 +151,14 @@ def top_candidates(scores: tf.Tensor, k: int, method: str = "nth_element") -> tf
     return tf.gather(columns, order, batch_dims=1)
 
 
+def clicked_rows(table: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
+    """``[B, L, d]`` rows of ``table`` ``[N, d]`` for ``items`` ``[B, L]`` (item ``i`` is row
+    ``i - 1``), zero where ``items`` is the padding 0 (what the reference's prepended zero row
+    gives, without copying the table)."""
+    rows = tf.gather(table, tf.maximum(items - 1, 0))
+    return rows * tf.cast(tf.not_equal(items, 0), rows.dtype)[..., None]
+
+
 @keras.saving.register_keras_serializable(package="tfrec")
 class CoTRec(LossTracking, keras.Model):
     """COTREC with every reference quirk as a named option (see the module docstring).
@@ -312,10 +320,8 @@ class CoTRec(LossTracking, keras.Model):
         if self.use_positions:  # the position table has max_len rows: keep the latest max_len clicks
             reversed_items = reversed_items[:, : self.max_len]
             lengths = tf.minimum(lengths, self.max_len)
-        clicked = tf.not_equal(reversed_items, 0)
-        sequence = tf.gather(item_view, tf.maximum(reversed_items - 1, 0))  # [B, L, d]; padding -> 0 below
-        sequence = sequence * tf.cast(clicked, sequence.dtype)[..., None]
-        attended = self.attention(sequence, clicked, tf.maximum(lengths, 1))
+        sequence = clicked_rows(item_view, reversed_items)  # [B, L, d]
+        attended = self.attention(sequence, tf.not_equal(reversed_items, 0), tf.maximum(lengths, 1))
         return self.w_k * l2_normalize(as_float32(attended))  # float32 under a mixed policy
 
     def session_view(self, items, lengths, table=None) -> tf.Tensor:
@@ -325,8 +331,7 @@ class CoTRec(LossTracking, keras.Model):
         table = self.item_embeddings if table is None else table
         if self.options["session_view"] == "detached":
             table = tf.stop_gradient(table)
-        clicked = tf.cast(tf.not_equal(items, 0), table.dtype)[..., None]
-        summed = tf.reduce_sum(tf.gather(table, tf.maximum(items - 1, 0)) * clicked, axis=1)
+        summed = tf.reduce_sum(clicked_rows(table, items), axis=1)
         means = summed / tf.cast(tf.maximum(lengths, 1), table.dtype)[:, None]
         out = as_float32(self.sess_conv(means, session_overlap(items)))  # float32 under a mixed policy
         return tf.stop_gradient(out) if self.options["session_view"] == "detached" else out
