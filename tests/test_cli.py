@@ -78,7 +78,7 @@ def test_train_reports_missing_local_files(runner, tmp_path):
 
 def test_train_reports_malformed_ratings_line(runner, tmp_path):
     bad = tmp_path / "ratings.csv"
-    bad.write_text("1,10,5,100\n2,11,4,101\n3,oops,4,102\n")
+    bad.write_text("1,10,5,100\n2,11,4,101\n3,12,oops,102\n")  # ids may be text; ratings are numbers
     result = runner.invoke(main, ["train", "--data", "ratings", "--data-dir", str(bad), "--quiet"])
     assert result.exit_code == 2
     assert "ratings.csv" in result.output and "3" in result.output
@@ -213,4 +213,127 @@ def test_precision_and_strategy_flags(runner, trained_run, tmp_path):
     assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
     assert refused.output.startswith("error: --strategy mirrored: model 'cotrec' trains on the default strategy only")
     changed = runner.invoke(main, ["train", "--resume", str(trained_run[0]), "--precision", "mixed_bfloat16"])
-    assert changed.exit_code == 2 and "--precision cannot change on --resume" in changed.output
+    assert changed.exit_code == 2 and "--precision cannot be combined with it" in changed.output
+
+
+# --------------------------------------------------------------------------------------------
+# A user's first hour: nothing overwritten, nothing silently wrong, one line per mistake
+# --------------------------------------------------------------------------------------------
+def _one_line_error(result, *needles):
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert line.count("\n") == 0 and line.startswith("error: "), result.output
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def test_train_refuses_an_existing_run_unless_overwrite(runner, trained_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run[0], run_dir)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    refused = runner.invoke(main, ["train", "--model", "mlp", "--epochs", "1", "--quiet", "--output", str(run_dir)])
+    _one_line_error(refused, str(run_dir), "already holds a run", "--overwrite")
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before  # untouched
+    replaced = runner.invoke(main, ["train", "--model", "mlp", "--epochs", "1", "--quiet", "--output", str(run_dir), "--overwrite"])
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads((run_dir / "config.json").read_text())["model"] == "mlp"
+    assert len(json.loads((run_dir / "metrics.json").read_text())["epoch_seconds"]) == 1
+    assert not (run_dir / "best.keras").read_bytes() == before["best.keras"]
+
+
+def test_output_that_is_a_file_or_a_foreign_folder_is_refused(runner, tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    _one_line_error(runner.invoke(main, ["train", "--model", "gmf", "--output", str(a_file)]), "--output", "is a file")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_text("meow")
+    _one_line_error(
+        runner.invoke(main, ["train", "--model", "gmf", "--output", str(folder), "--overwrite"]), "not a tfrec run"
+    )
+    assert (folder / "cat.jpg").read_text() == "meow" and a_file.read_text() == "mine"
+
+
+def test_tensorboard_pointing_at_a_file_is_one_line(runner, tmp_path):
+    a_file = tmp_path / "tb"
+    a_file.write_text("x")
+    _one_line_error(
+        runner.invoke(main, ["train", "--model", "gmf", "--tensorboard", str(a_file), "--output", str(tmp_path / "r")]),
+        "--tensorboard", "is a file",
+    )
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--set", "top_k=0"], ["--set top_k", "positive integer"]),
+        (["--set", "num_negatives=0"], ["--set num_negatives", "positive integer"]),
+        (["--patience", "0"], ["--patience", "positive integer"]),
+        (["--lr", "inf"], ["--lr", "finite"]),
+        (["--epochs", "0"], ["--epochs", "positive integer"]),
+    ],
+)
+def test_meaningless_values_are_refused_before_any_run_folder(runner, tmp_path, args, needles):
+    out = tmp_path / "r"
+    _one_line_error(runner.invoke(main, ["train", "--model", "gmf", "--quiet", "--output", str(out), *args]), *needles)
+    assert not out.exists()
+
+
+def test_resume_with_conflicting_options_is_refused(runner, trained_run):
+    line = _one_line_error(
+        runner.invoke(main, ["train", "--resume", str(trained_run[0]), "--model", "deepfm"]), "--model", "--resume"
+    )
+    assert "cannot be combined" in line
+    _one_line_error(runner.invoke(main, ["train", "--resume", str(trained_run[0]), "--set", "factor_num=8"]), "--set")
+
+
+def test_truncated_checkpoint_is_one_line(runner, trained_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run[0], run_dir)
+    data = (run_dir / "model.keras").read_bytes()
+    (run_dir / "model.keras").write_bytes(data[: len(data) // 2])
+    _one_line_error(runner.invoke(main, ["evaluate", str(run_dir)]), "model.keras", "cannot be read", "--checkpoint best")
+    _one_line_error(runner.invoke(main, ["export", str(run_dir), str(tmp_path / "e")]), "model.keras")
+
+
+def test_mistyped_names_suggest_the_closest(runner):
+    _one_line_error(runner.invoke(main, ["train", "--model", "nuemf"]), "did you mean 'neumf'")
+    _one_line_error(runner.invoke(main, ["models", "show", "deep_fm"]), "did you mean 'deepfm'")
+    _one_line_error(runner.invoke(main, ["train", "--model", "gmf", "--set", "factor_nun=8"]), "did you mean 'factor_num'")
+
+
+def test_every_command_has_a_description_and_options_say_their_defaults(runner):
+    for path in (["train"], ["evaluate"], ["export"], ["compare"], ["plot"], ["models", "list"], ["models", "show"],
+                 ["datasets", "list"], ["datasets", "info"], ["datasets", "download"]):
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0
+        usage, _, rest = result.output.partition("\n\n")
+        description = rest.split("Options:")[0].strip()
+        assert description, f"tfrec {' '.join(path)} has no description"
+    text = " ".join(runner.invoke(main, ["train", "--help"]).output.split())
+    assert "may be a file" in text or "the file itself" in text  # --data-dir
+    assert "selection metric" in text and "Default: off" in text  # --patience: what it watches, its default
+    for option in ("--epochs", "--batch-size", "--lr", "--eval-every", "--output", "--seed", "--device"):
+        chunk = text.split(option, 1)[1][:400]
+        assert "default" in chunk.lower(), option
+
+
+def test_strict_json_everywhere():
+    from tfrec.runs import dumps
+
+    text = dumps({"AUC": float("nan"), "x": [1.0, float("inf")], "n": __import__("numpy").float32(0.5)})
+    assert json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name}")) == {"AUC": None, "x": [1.0, None], "n": 0.5}
+
+
+def test_dir_lists_the_public_api():
+    import tfrec
+
+    names = dir(tfrec)
+    for name in ("train", "evaluate", "load_dataset", "build_model", "export_saved_model", "Catalogue", "UserError"):
+        assert name in names

@@ -111,3 +111,91 @@ def test_nan_loss_names_step_within_steps_per_execution(tiny_implicit):
     message = str(error.value)
     assert "in epoch 1 by step" in message and "checked every 4 steps" in message
     assert "nothing was saved" in message and "--lr" in message
+
+
+# --------------------------------------------------------------------------------------------
+# Your own data: what a run records, how it is reloaded, how the epoch is chosen
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def own_ratings(tmp_path_factory):
+    """A ratings file with string user ids and sparse, non-zero-based item ids (with timestamps)."""
+    rng = np.random.default_rng(3)
+    lines = ["user,item,rating,timestamp"]
+    for u in range(24):
+        items = rng.choice(150, size=9, replace=False)  # enough free items for 99 test negatives
+        lines += [f"user-{u},{1000 + 37 * int(i)},{1 + (u + int(i)) % 5},{100 * u + k}" for k, i in enumerate(items)]
+    path = tmp_path_factory.mktemp("own") / "ratings.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_python_run_on_loaded_data_records_how_to_reload_it(own_ratings, tmp_path):
+    from tfrec.training import evaluate_run
+
+    data = tfrec.load_dataset("ratings", own_ratings, seed=2)
+    run = tmp_path / "run"
+    result = tfrec.train("gmf", dataset=data, epochs=1, seed=2, device="cpu", verbose=0, output=run)
+    config = result.config
+    assert config["data"] == "ratings" and config["data_reloadable"] is True
+    assert config["data_dir"] == str(own_ratings.resolve()) and config["data_seed"] == 2
+    assert "validation" in config["data_options"]
+    assert evaluate_run(run, device="cpu")["test"] == pytest.approx(result.metrics["test"])
+    from tfrec.reports import compare_runs
+
+    assert "ratings" in compare_runs([run]) and "synthetic" not in compare_runs([run])
+
+
+def test_a_run_on_hand_built_data_refuses_to_be_reevaluated(tiny_implicit, tmp_path):
+    from tfrec.training import evaluate_run
+
+    result = _train("gmf", tiny_implicit, epochs=1, output=tmp_path / "run")
+    assert result.config["data_reloadable"] is False and result.config["data"] == "tiny"
+    with pytest.raises(UserError, match="cannot reload exactly its data"):
+        evaluate_run(tmp_path / "run")
+
+
+def test_a_changed_data_file_is_not_evaluated_under_the_runs_name(own_ratings, tmp_path):
+    import shutil
+
+    from tfrec.training import evaluate_run
+
+    data_file = tmp_path / "ratings.csv"
+    shutil.copy(own_ratings, data_file)
+    _train("gmf", None, data="ratings", data_dir=data_file, epochs=1, output=tmp_path / "run", params={})
+    data_file.write_text(data_file.read_text().replace("user-3,", "user-99,"))
+    with pytest.raises(UserError, match="does not have the users and items"):
+        evaluate_run(tmp_path / "run")
+
+
+def test_dataset_and_another_data_name_are_a_conflict(own_ratings):
+    data = tfrec.load_dataset("ratings", own_ratings)
+    with pytest.raises(UserError, match="conflicts with dataset="):
+        _train("gmf", data, data="ml-1m")
+    with pytest.raises(UserError, match="not both"):
+        _train("gmf", data, data_dir=own_ratings)
+
+
+def test_loader_options_are_settable_and_recorded(own_ratings):
+    result = _train("gmf", None, data="ratings", data_dir=own_ratings, epochs=1,
+                    params={"threshold": 4, "num_test_negatives": 10})  # fewer items are left: fewer negatives
+    assert result.config["data_options"]["threshold"] == 4
+    assert result.data.num_train < tfrec.load_dataset("ratings", own_ratings).num_train
+    with pytest.raises(UserError, match="loader"):  # already loaded: a loader option cannot apply
+        _train("gmf", tfrec.load_dataset("ratings", own_ratings), epochs=1, params={"threshold": 4})
+
+
+def test_own_data_chooses_the_epoch_on_validation_reference_data_on_test(own_ratings, tiny_implicit, capsys):
+    own = _train("gmf", None, data="ratings", data_dir=own_ratings, epochs=2, params={}, verbose=1)
+    printed = capsys.readouterr().out
+    assert own.metrics["best"]["chosen_by"] == "val_HR@10" and "validation" in own.metrics["best"]["rule"]
+    assert "val_HR@10" in own.history and len(own.history["val_HR@10"]) == 2
+    assert own.metrics["best"]["epoch"] == int(np.argmax(own.history["val_HR@10"])) + 1
+    assert "data: ratings" in printed and "24 users" in printed and "best validation HR@10" in printed
+    reference = _train("gmf", tiny_implicit, epochs=1)
+    assert reference.metrics["best"]["chosen_by"] == "HR@10" and "reference protocol" in reference.metrics["best"]["rule"]
+
+
+def test_build_model_on_the_wrong_kind_of_data_is_a_user_error():
+    data = tfrec.load_dataset("synthetic-seq")
+    with pytest.raises(UserError, match="model 'deepfm' trains on 'ctr' data"):
+        tfrec.build_model("deepfm", data)

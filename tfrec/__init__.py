@@ -25,6 +25,7 @@ _LAZY = {
     "get_model_spec": "tfrec.registry",
     "build_model": "tfrec.registry",
     "UserError": "tfrec.errors",
+    "Catalogue": "tfrec.data.catalogue",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -36,3 +37,8 @@ def __getattr__(name: str):
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'tfrec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public API (lazily imported names included), for completion in notebooks."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})

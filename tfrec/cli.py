@@ -25,6 +25,7 @@ from pathlib import Path
 import click
 
 from tfrec.errors import UserError
+from tfrec.runs import dumps
 
 
 class _Group(click.Group):
@@ -64,28 +65,50 @@ def main():
 # --------------------------------------------------------------------------------------------
 @main.command()
 @click.option("--model", "model_name", default="neumf", show_default=True, help="Model name (tfrec models list).")
-@click.option("--data", default=None, help="Dataset name (tfrec datasets list); default: the model's offline default, synthetic.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Load the dataset from local files instead of downloading.")
-@click.option("--epochs", type=int, default=None, help="Training epochs (default: the model's).")
-@click.option("--batch-size", type=int, default=None, help="Batch size (default: the model's).")
-@click.option("--lr", type=float, default=None, help="Learning rate (default: the model's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seeds Python, NumPy, TensorFlow and the data sampling.")
+@click.option(
+    "--data", default=None,
+    help="Dataset name (tfrec datasets list). Default: the model's offline synthetic data. Your own data: "
+    "ratings, interactions, sequences, ctr or sessions with --data-dir FILE.",
+)
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="A folder with the dataset's files (instead of the download cache), or for your own data the file itself.",
+)
+@click.option("--epochs", type=int, default=None, help="Training epochs. Default: the model's (tfrec models show MODEL).")
+@click.option("--batch-size", type=int, default=None, help="Batch size. Default: the model's.")
+@click.option("--lr", type=float, default=None, help="Learning rate. Default: the model's.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds Python, NumPy, TensorFlow, the data split and the sampling.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, gpu or gpu:N.")
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="Run directory (default: runs/MODEL-DATA-TIME).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a hyperparameter (repeatable); see tfrec models show MODEL.")
-@click.option("--eval-every", type=int, default=None, help="Evaluate every N epochs.")
-@click.option("--patience", type=int, default=None, help="Early stopping after N evaluations without improvement.")
-@click.option("--tensorboard", type=click.Path(path_type=Path), default=None, help="Write TensorBoard logs to this folder.")
-@click.option("--pretrained-gmf", type=click.Path(path_type=Path), default=None, help="NeuMF: initialise from this GMF run.")
-@click.option("--pretrained-mlp", type=click.Path(path_type=Path), default=None, help="NeuMF: initialise from this MLP run.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--jit/--no-jit", "jit", default=None, help="Compile the training step with XLA (default: the model's setting; tfrec models show MODEL).")
-@click.option("--resume", type=click.Path(path_type=Path), default=None, help="Continue this run directory from its last completed epoch (its own settings; --epochs may raise the total).")
+@click.option(
+    "--output", type=click.Path(path_type=Path), default=None,
+    help="Run directory, new or empty. Default: runs/MODEL-DATA-TIME. An existing run is refused unless --overwrite.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --output.")
+@click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE",
+    help="Override a hyperparameter, training setting or loader option (repeatable); see tfrec models show MODEL "
+    "and tfrec datasets info DATA.",
+)
+@click.option("--eval-every", type=int, default=None, help="Evaluate every N epochs. Default: the model's (1 for most).")
+@click.option(
+    "--patience", type=int, default=None,
+    help="Stop after N evaluations without improvement of the selection metric (validation when the data has a "
+    "validation split, else test; see the run's metrics.json 'best') and keep the best weights. Default: off.",
+)
+@click.option("--tensorboard", type=click.Path(path_type=Path), default=None, help="Write TensorBoard logs to this folder. Default: none.")
+@click.option("--pretrained-gmf", type=click.Path(path_type=Path), default=None, help="NeuMF: initialise from this GMF run. Default: none.")
+@click.option("--pretrained-mlp", type=click.Path(path_type=Path), default=None, help="NeuMF: initialise from this MLP run. Default: none.")
+@click.option("--quiet", is_flag=True, help="No progress bar or per-epoch lines.")
+@click.option("--jit/--no-jit", "jit", default=None, help="Compile the training step with XLA. Default: the model's setting (tfrec models show MODEL).")
+@click.option(
+    "--resume", type=click.Path(path_type=Path), default=None,
+    help="Continue this run directory from its last completed epoch with its own settings (only --epochs, --device, "
+    "--tensorboard, --strategy and --quiet may be given with it).",
+)
 @click.option(
     "--precision", type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]), default=None,
     help="Keras dtype policy: float32 (default; the references' math), or mixed_bfloat16 / mixed_float16: layers "
-    "compute in 16 bits, variables, losses and scores stay float32 (mixed_float16 adds loss scaling). "
-    "--resume keeps the run's own.",
+    "compute in 16 bits, variables, losses and scores stay float32 (mixed_float16 adds loss scaling).",
 )
 @click.option(
     "--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), default="default", show_default=True,
@@ -93,15 +116,31 @@ def main():
     "multiworker (the machines in TF_CONFIG; run the same command on each; only the chief, worker 0, writes the run). "
     "Not for mbgmn or cotrec.",
 )
-def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume, precision, strategy):
-    """Train a model, evaluate it every epoch and save the run."""
-    if resume is not None:
-        from tfrec.training import train as train_api
+@click.pass_context
+def train(ctx, model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, overwrite, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume, precision, strategy):
+    """Train a model, evaluate it every epoch and save the run.
 
-        if precision is not None:
-            raise UserError("--precision cannot change on --resume: the run keeps the precision in its config.json")
+    Prints a data summary, one line per epoch and finally one JSON line with the run directory
+    and the test metrics. The run directory holds config.json, model.keras, best.keras,
+    history.csv, metrics.json, state.npz and catalogue.npz (your ids).
+    """
+    from tfrec.training import train as train_api
+
+    if resume is not None:
+        given = {
+            name: value for name, value in ctx.params.items()
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        }
+        kept = {"epochs", "device", "tensorboard", "quiet", "strategy", "resume"}
+        clashing = [f"--{name.replace('_', '-')}" for name in given if name not in kept]
+        if clashing:
+            flags = ", ".join("--model" if c == "--model-name" else "--set" if c == "--sets" else "--jit/--no-jit" if c == "--jit" else c for c in clashing)
+            raise UserError(
+                f"--resume continues the run with its own settings; {flags} cannot be combined with it "
+                "(only --epochs, --device, --tensorboard, --strategy and --quiet can)"
+            )
         result = train_api(resume=resume, epochs=epochs, device=device, tensorboard=tensorboard, verbose=0 if quiet else 1, strategy=strategy)
-        click.echo(json.dumps({"run_dir": str(resume), "test": result.metrics["test"]}))
+        click.echo(dumps({"run_dir": str(resume), "test": result.metrics["test"]}))
         return
     from tfrec.registry import get_model_spec
 
@@ -117,8 +156,6 @@ def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, outp
     if pretrained_gmf or pretrained_mlp:
         pretrained = {"gmf": pretrained_gmf, "mlp": pretrained_mlp}
 
-    from tfrec.training import train as train_api
-
     result = train_api(
         spec.name,
         data_name,
@@ -129,6 +166,7 @@ def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, outp
         seed=seed,
         device=device,
         output=output,
+        overwrite=overwrite,
         params=params,
         eval_every=eval_every,
         patience=patience,
@@ -139,35 +177,49 @@ def train(model_name, data, data_dir, epochs, batch_size, lr, seed, device, outp
         precision=precision or "float32",
         strategy=strategy,
     )
-    click.echo(json.dumps({"run_dir": str(output), "test": result.metrics["test"]}))
+    click.echo(dumps({"run_dir": str(output), "test": result.metrics["test"]}))
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--checkpoint", type=click.Choice(["model", "best"]), default="model", show_default=True)
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Read the run's dataset from here.")
-@click.option("--device", default="auto", show_default=True)
+@click.option("--checkpoint", type=click.Choice(["model", "best"]), default="model", show_default=True, help="model: the last epoch; best: best.keras.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Read the run's dataset from here (a folder or file). Default: where the run read it.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, gpu or gpu:N.")
 def evaluate(run_dir, checkpoint, data_dir, device):
-    """Re-evaluate a saved run on its test protocol; prints JSON."""
+    """Re-evaluate a saved run on its test split; prints one JSON line.
+
+    The run's data is reloaded exactly as recorded in its config.json (name, location, loader
+    options, seed); a run whose data cannot be reloaded, or whose data file has changed, is
+    refused.
+    """
     from tfrec.training import evaluate_run
 
-    click.echo(json.dumps(evaluate_run(run_dir, checkpoint=checkpoint, data_dir=data_dir, device=device)))
+    click.echo(dumps(evaluate_run(run_dir, checkpoint=checkpoint, data_dir=data_dir, device=device)))
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("out_dir", type=click.Path(path_type=Path))
-@click.option("--checkpoint", type=click.Choice(["model", "best"]), default="model", show_default=True)
+@click.option("--checkpoint", type=click.Choice(["model", "best"]), default="model", show_default=True, help="model: the last epoch; best: best.keras.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT_DIR if it exists.")
-def export(run_dir, out_dir, checkpoint, overwrite):
-    """Export a run's model as a SavedModel with score / recommend signatures."""
+@click.option("--include-seen", is_flag=True, help="recommend may return a user's training items. Default: they are excluded.")
+def export(run_dir, out_dir, checkpoint, overwrite, include_seen):
+    """Export a run's model as a SavedModel that serves your own ids.
+
+    Signatures score(...) -> {score, known} and recommend(..., k) -> {item_ids, scores, known}
+    take and return the user and item ids of your data (catalogue.npz of the run); unknown ids
+    give known = false. The SavedModel needs only TensorFlow to serve.
+    """
+    from tfrec.data.catalogue import Catalogue
     from tfrec.export import export_saved_model
-    from tfrec.runs import load_run_config, load_run_model
+    from tfrec.runs import CATALOGUE, load_run_config, load_run_model
 
     config = load_run_config(run_dir)
+    catalogue = Catalogue.load(Path(run_dir) / CATALOGUE) if (Path(run_dir) / CATALOGUE).exists() else None
     model = load_run_model(run_dir, checkpoint)
     export_saved_model(
-        model, out_dir, overwrite=overwrite, metadata={"run_dir": str(run_dir), "data": config.get("data"), "tfrec_model": config.get("model")}
+        model, out_dir, overwrite=overwrite, catalogue=catalogue, include_seen=include_seen,
+        metadata={"run_dir": str(run_dir), "data": config.get("data"), "tfrec_model": config.get("model")},
     )
     click.echo(f"exported {run_dir} ({checkpoint}) to {out_dir}")
 
@@ -200,6 +252,7 @@ def models():
 
 @models.command("list")
 def models_list():
+    """One line per model: name, task, description and the reference it ports."""
     from tfrec.registry import list_models
 
     for spec in list_models():
@@ -209,6 +262,7 @@ def models_list():
 @models.command("show")
 @click.argument("name")
 def models_show(name):
+    """Every default of model NAME, and where each comes from."""
     from tfrec.registry import get_model_spec
 
     spec = get_model_spec(name)
@@ -230,6 +284,7 @@ def datasets():
 
 @datasets.command("list")
 def datasets_list():
+    """One line per dataset: name, task and description."""
     from tfrec.data.registry import list_datasets
 
     specs = list_datasets()
@@ -241,12 +296,20 @@ def datasets_list():
 @datasets.command("info")
 @click.argument("name")
 def datasets_info(name):
+    """Files, checksums, notes and loader options (--set KEY=VALUE) of dataset NAME."""
     from tfrec.data.registry import get_dataset
 
     spec = get_dataset(name)
     click.echo(f"{spec.name}: {spec.description}\ntask: {spec.task}\nhomepage: {spec.homepage}")
     if spec.notes:
         click.echo(f"notes: {spec.notes}")
+    from tfrec.data.registry import loader_defaults
+
+    defaults = loader_defaults(name)
+    if defaults:
+        click.echo("loader options (--set KEY=VALUE):")
+        for key, value in defaults.items():
+            click.echo(f"  {key:<20} {json.dumps(value, default=str)}")
     for remote in spec.files:
         size = f"{remote.size:,} bytes" if remote.size else "size unknown"
         member = f" (member {remote.member})" if remote.member else ""
@@ -256,6 +319,7 @@ def datasets_info(name):
 @datasets.command("download")
 @click.argument("name")
 def datasets_download(name):
+    """Download and verify dataset NAME's files into the cache ($TFREC_HOME, default ~/.cache/tfrec)."""
     from tfrec.data.download import ensure_files
     from tfrec.data.registry import get_dataset
 

@@ -1,104 +1,513 @@
-"""SavedModel export with named serving signatures; the export serves without tfrec installed.
+"""SavedModel export in the user's own ids, with the same signatures in every family; the export
+serves without tfrec installed.
 
 ```python
 import tensorflow as tf
 served = tf.saved_model.load("export/neumf")
-served.score(user_id=tf.constant([0, 1]), item_id=tf.constant([5, 7]))["probability"]   # [2]
-served.recommend(user_id=tf.constant([0]), k=tf.constant(10))                           # ids, scores
-served.signatures["score"], served.signatures["recommend"]                              # for TF Serving
+out = served.score(user_id=tf.constant([1, 2], tf.int64), item_id=tf.constant([193609, 5], tf.int64))
+out["score"], out["known"]                              # float32 [2], bool [2]
+top = served.recommend(user_id=tf.constant([1], tf.int64), k=tf.constant(10))
+top["item_ids"], top["scores"], top["known"]            # raw ids [1, 10], float32 [1, 10], bool [1]
+served.signatures["score"], served.signatures["recommend"]          # for TF Serving
 ```
 
-Signatures of a user-item model (GMF, MLP, NeuMF):
+**Ids.** Every id input and output is an id of the user's data, as the loader read it: int64 for
+integer ids, ``tf.string`` for string ids (each input's dtype is its vocabulary's, so users may be
+integers and items strings). Integer inputs are also accepted as int32 from Python (the
+``signatures`` for TF Serving take int64). The translation lives here, once for every family:
+each model's ``serving_endpoints()`` gives functions of its internal ids
+(:class:`ServingFunctions`), and the export wraps them with Keras lookup layers
+(``IntegerLookup`` / ``StringLookup``, one out-of-vocabulary index) built from a
+:class:`~tfrec.data.catalogue.Catalogue`, and turns the ``item_ids`` it returns back into raw ids
+(the inverse lookup). Without a catalogue the raw ids are the internal ones (users ``0..U-1``,
+items ``0..N-1``, AttRec's and COTREC's items ``1..N``), and nothing is known about the items
+users have seen.
 
-* ``score(user_id int32 [B], item_id int32 [B]) -> {"probability": float32 [B]}`` (MB-GMN,
-  whose scores are not probabilities: ``{"score": ...}``)
-* ``recommend(user_id int32 [B], k int32 []) -> {"item_ids": int32 [B, k], "scores": float32 [B, k]}``
-  -- the top ``k`` of all items by probability (items the user has already seen are not
-  removed: the export carries no interaction data).
+**Pad value.** ``-1`` for integer ids, ``""`` for string ids: it pads ``history``,
+``session_items`` and multi-hot fields (``[B, M]``), and it is the ``item_ids`` of a row that
+has no answer. Data that has it as an id is refused with a ``UserError`` naming the input.
 
-The folder is written under a temporary name next to ``OUT_DIR`` and renamed into place, so an
-interrupted export never leaves a half-written SavedModel.
+**Unknown ids.** An id the catalogue does not know (a user or item not in the training data, or
+the pad value) never raises: ``known`` is False for that row and ``score`` is NaN; ``recommend``
+gives that row NaN ``scores`` and pad ``item_ids``. In ``history``, ``session_items`` and
+multi-hot fields an unknown id counts as padding; a COTREC session with no known item is
+unknown. Which inputs make a row unknown:
+
+* ``score``: any unknown single id (``user_id``, ``item_id``, a single-hot CTR field), or
+  (COTREC) a session without a known item;
+* ``recommend``: an unknown ``user_id`` (COTREC: a session without a known item).
+
+**Signatures** (``B`` rows; ``L`` any history / session length):
+
+* NCF (GMF, MLP, NeuMF) and MB-GMN: ``score(user_id [B], item_id [B])``,
+  ``recommend(user_id [B], k [] int32)``;
+* AttRec: ``score(user_id [B], history [B, L], item_id [B])``, ``recommend(user_id [B],
+  history [B, L], k)``; the history is the user's latest items, oldest first, any length up to
+  ``maxlen`` (left-padded inside the export as AttRec's training histories; more than
+  ``maxlen`` known items is an error naming ``maxlen``);
+* COTREC: ``score(session_items [B, L], item_id [B])``, ``recommend(session_items [B, L], k)``;
+  clicks oldest first, the pad anywhere;
+* CTR models: ``score(<one argument per field>)`` (single-hot ``[B]``, multi-hot ``[B, M]``
+  padded with the pad value) and ``recommend(user_id [B], k)`` -- the latter only when every
+  field besides ``user_id`` and ``item_id`` is an attribute of the user or of the item
+  (``Catalogue.attributes``: a candidate item's genres, the user's gender); with a context
+  field (one that is neither) ``recommend`` is not exported and ``tfrec_export.json`` says why.
+
+Outputs, the same names in every family: ``score -> {"score": float32 [B], "known": bool [B]}``
+and ``recommend -> {"item_ids": [B, k] raw ids, "scores": float32 [B, k], "known": bool [B]}``.
+What "score" means (a probability for NCF and CTR models, a ranking score for the others) is in
+``tfrec_export.json``. ``recommend`` ranks every item of the catalogue; ``k`` larger than the
+catalogue is clipped to it. By default it leaves out each user's training items
+(``Catalogue.seen``: their score is ``-inf`` before the top-``k``, so they are never returned
+while enough unseen items exist); ``include_seen=True`` keeps them. COTREC has no users and
+an export without a catalogue no seen items: nothing is left out there.
+
+``tfrec_export.json`` beside the SavedModel records the model, each input's id dtype and pad
+value, ``item_offset``, ``include_seen``, the meaning of "score", the unknown-id rule and the
+signatures. The folder is written under a temporary name next to ``OUT_DIR`` and renamed into
+place, so an interrupted export never leaves a half-written SavedModel.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
+from tfrec.data.catalogue import Catalogue, has_pad, pad_value
 from tfrec.errors import UserError
 
 METADATA = "tfrec_export.json"
+ITEM_INPUTS = ("item_id", "history", "session_items")  # inputs whose ids are items
+UNKNOWN_RULE = (
+    "an id the catalogue does not know (or the pad value) never raises: known is false for that row and its "
+    "score NaN (recommend: scores NaN and item_ids the pad value). score: any unknown single id (user_id, "
+    "item_id, a single-hot field) makes the row unknown; in history, session_items and multi-hot fields unknown "
+    "ids count as padding; a session without a known item is unknown. recommend: an unknown user_id (or a "
+    "session without a known item) makes the row unknown."
+)
 
 
-def _user_item_endpoints(model) -> dict:
-    num_items = int(model.num_items)
-    output = getattr(model, "output_name", "probability")
-    user_spec = tf.TensorSpec([None], tf.int32, name="user_id")
+@dataclass(frozen=True)
+class ServingFunctions:
+    """What a model's ``serving_endpoints()`` gives the export: functions of internal ids.
 
-    @tf.function(input_signature=[user_spec, tf.TensorSpec([None], tf.int32, name="item_id")])
+    Attributes:
+        score: a ``tf.function`` with an ``input_signature`` of int32 ``tf.TensorSpec``s named
+            after its inputs (``user_id`` / ``item_id`` ``[B]``; ``history`` /
+            ``session_items`` ``[B, L]`` whose padding is internal item ``item_offset - 1``,
+            anywhere; CTR fields ``[B]`` or ``[B, M]`` padded with ``-1``) returning ``[B]``
+            float scores. Ids are always valid (unknown ones are replaced before the call).
+        score_all: optional ``tf.function`` of the non-item inputs (``user_id``, ``history``,
+            ``session_items``) returning ``[B, N]`` scores of every item: column ``j`` is
+            internal item ``item_offset + j``. Without it the export builds it from ``score``
+            (user and item ids, CTR attributes), or exports no ``recommend``.
+        score_meaning: what the score is (recorded in ``tfrec_export.json``).
+        item_offset: the model's first item id: ``0``, or ``1`` where item ``0`` pads.
+        needs_items: list inputs (``session_items``) that make a row unknown when they hold
+            no known id.
+    """
+
+    score: Callable
+    score_meaning: str
+    score_all: Callable | None = None
+    item_offset: int = 0
+    needs_items: tuple = ()
+
+    @property
+    def input_names(self) -> list[str]:
+        return [spec.name for spec in self.score.input_signature]
+
+
+def user_item_functions(model, meaning: str) -> ServingFunctions:
+    """:class:`ServingFunctions` of a model called as ``model((user_ids [B], item_ids [B]))``
+    -> ``[B]`` (NCF's models); ``recommend`` repeats each user over every item."""
+    spec = lambda name: tf.TensorSpec([None], tf.int32, name=name)  # noqa: E731
+
+    @tf.function(input_signature=[spec("user_id"), spec("item_id")], autograph=False)
     def score(user_id, item_id):
-        return {output: model((user_id, item_id), training=False)}
+        return model((user_id, item_id), training=False)
 
-    @tf.function(input_signature=[user_spec, tf.TensorSpec([], tf.int32, name="k")])
-    def recommend(user_id, k):
-        batch = tf.shape(user_id)[0]
-        items = tf.range(num_items, dtype=tf.int32)
-        probabilities = model((tf.repeat(user_id, num_items), tf.tile(items, [batch])), training=False)
-        top = tf.math.top_k(tf.reshape(probabilities, [batch, num_items]), k=tf.minimum(k, num_items))
-        return {"item_ids": top.indices, "scores": top.values}
-
-    return {"score": score, "recommend": recommend}
+    return ServingFunctions(score=score, score_meaning=meaning)
 
 
-def export_saved_model(model: keras.Model, out_dir: str | Path, *, overwrite: bool = False, metadata: dict | None = None) -> Path:
-    """Export ``model`` as a TensorFlow SavedModel with ``score`` and ``recommend`` signatures.
+def export_saved_model(
+    model: keras.Model,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    metadata: dict | None = None,
+    catalogue=None,
+    include_seen: bool = False,
+) -> Path:
+    """Export ``model`` as a TensorFlow SavedModel with ``score`` and ``recommend`` signatures
+    in the user's own ids (see the module docstring for the inputs and outputs).
 
     Args:
-        model: a trained tfrec user-item model (has ``num_users``/``num_items``).
+        model: a trained tfrec model (one with ``serving_endpoints()``, or a user-item model
+            with ``num_users`` / ``num_items``).
         out_dir: destination folder; must not exist unless ``overwrite``.
         overwrite: replace an existing export.
         metadata: extra facts stored in ``tfrec_export.json`` beside the SavedModel.
+        catalogue: a :class:`~tfrec.data.catalogue.Catalogue` (a run's ``catalogue.npz``), the
+            task data the model was trained on (its catalogue is taken), or ``None``: raw ids
+            are then the internal ids and ``recommend`` cannot leave seen items out.
+        include_seen: ``recommend`` may return items the user has in the training data.
 
     Returns:
         ``out_dir`` as a Path.
+
+    Raises:
+        UserError: ``out_dir`` exists, the model has no serving signature, or the catalogue
+            does not match the model's users, items or fields.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise UserError(f"{out_dir} already exists; choose another folder or pass --overwrite")
-    if not hasattr(model, "num_items") and not hasattr(model, "serving_endpoints"):
-        raise UserError(f"model {type(model).__name__} has no user-item serving signature to export")
-    # models with other inputs than (user, item) -- AttRec's history -- bring their own signatures
-    endpoints = model.serving_endpoints() if hasattr(model, "serving_endpoints") else _user_item_endpoints(model)
+    functions = _serving_functions(model)
+    source = "identity: no catalogue was given, raw ids are the model's internal ids" if catalogue is None else (
+        "the catalogue of the data the model was trained on")
+    catalogue = _catalogue_for(model, functions, catalogue)
     # models that cache derived tensors for speed (MB-GMN's CSR graph) trace from their variables
     with getattr(model, "without_graph_cache", contextlib.nullcontext)():
-        return _write_archive(model, endpoints, out_dir, metadata)
+        ids = RawIds(catalogue, functions, name="raw_ids")
+        endpoints, info = _raw_id_endpoints(functions, ids, catalogue, include_seen)
+        return _write_archive(model, ids, endpoints, out_dir, {"raw_ids": source, **info, **(metadata or {})})
 
 
-def _write_archive(model, endpoints: dict, out_dir: Path, metadata: dict | None) -> Path:
+# --------------------------------------------------------------------------------------------
+def _serving_functions(model) -> ServingFunctions:
+    if hasattr(model, "serving_endpoints"):
+        functions = model.serving_endpoints()
+    elif hasattr(model, "num_users") and hasattr(model, "num_items"):
+        functions = user_item_functions(
+            model, "probability that the user interacts with the item (the sigmoid of the model's logit)"
+        )
+    else:
+        raise UserError(f"model {type(model).__name__} has no serving signature to export")
+    if not isinstance(functions, ServingFunctions):
+        raise TypeError(f"{type(model).__name__}.serving_endpoints() must return tfrec.export.ServingFunctions")
+    return functions
+
+
+def _vocabulary_name(input_name: str) -> str:
+    """Which of the catalogue's id lists an input's ids come from."""
+    return "item_id" if input_name in ITEM_INPUTS else input_name
+
+
+def _catalogue_for(model, functions: ServingFunctions, catalogue) -> Catalogue:
+    """The given catalogue (or task data's), checked against the model; or the identity one."""
+    names = functions.input_names
+    field_sizes = {f["name"]: int(f["vocab_size"]) for f in getattr(model, "field_specs", [])}
+    num_items = getattr(model, "num_items", None)
+    if num_items is None:
+        num_items = field_sizes.get("item_id", 0)
+    if catalogue is None:
+        catalogue = Catalogue.identity(
+            int(model.num_users) if "user_id" in names else None,
+            int(num_items),
+            functions.item_offset,
+            {n: field_sizes[n] for n in names if n not in ("user_id", *ITEM_INPUTS)},
+        )
+    elif not isinstance(catalogue, Catalogue):
+        catalogue = Catalogue.from_data(catalogue)
+    problems = []
+    if catalogue.item_offset != functions.item_offset:
+        problems.append(f"its items start at internal id {catalogue.item_offset}, the model's at {functions.item_offset}")
+    if catalogue.num_items != int(num_items):
+        problems.append(f"it has {catalogue.num_items} items, the model {int(num_items)}")
+    if "user_id" in names:
+        num_users = getattr(model, "num_users", None)
+        if catalogue.users is None:
+            problems.append("it has no users and the model takes user_id")
+        elif num_users is not None and catalogue.num_users != int(num_users):
+            problems.append(f"it has {catalogue.num_users} users, the model {int(num_users)}")
+    for name in names:
+        if name in ("user_id", *ITEM_INPUTS):
+            continue
+        if name not in catalogue.fields:
+            problems.append(f"it has no values of field {name!r}")
+        elif name in field_sizes and catalogue.fields[name].size != field_sizes[name]:
+            problems.append(f"field {name!r} has {catalogue.fields[name].size} values, the model {field_sizes[name]}")
+    if problems:
+        raise UserError("the catalogue does not match the model: " + "; ".join(problems) + " (was it trained on this data?)")
+    for name in sorted({_vocabulary_name(n) for n in names} | {"item_id"}):
+        ids = catalogue.vocabulary(name)
+        if has_pad(ids):
+            raise UserError(
+                f"{name}: {pad_value(ids)!r} is one of the data's ids, but an export uses it as the pad value (in "
+                "histories, sessions and multi-hot fields, and for a recommend row without an answer); give that "
+                "value another id in the data"
+            )
+    return catalogue
+
+
+class RawIds(keras.layers.Layer):
+    """The export's id translation: raw ids -> internal ids and back, seen items, attributes.
+
+    One ``IntegerLookup`` / ``StringLookup`` per id list the signatures use (``user_id``,
+    ``item_id``, CTR fields), with one out-of-vocabulary index (0) whose token is the pad value,
+    the inverse lookup of the items, the ``seen`` CSR matrix (``[U + 1]`` row splits and
+    ``[nnz]`` columns) and the CTR attribute tables, as non-trainable weights. Built once, in
+    ``__init__``, eagerly.
+    """
+
+    def __init__(self, catalogue: Catalogue, functions: ServingFunctions, **kwargs):
+        super().__init__(**kwargs)
+        self.item_offset = catalogue.item_offset
+        self.dtypes_of = {}
+        self.lookups = {}
+        vocabularies = {_vocabulary_name(n) for n in functions.input_names}
+        if functions.score_all is not None:
+            vocabularies.update(_vocabulary_name(s.name) for s in functions.score_all.input_signature)
+        vocabularies.add("item_id")  # recommend's outputs
+        for name in sorted(vocabularies):
+            if name == "item_id" and catalogue.num_items == 0:
+                continue
+            ids = catalogue.vocabulary(name)
+            self.lookups[name] = _lookup_layer(ids, name=f"lookup_{name}")
+            self.dtypes_of[name] = tf.string if ids.dtype.kind == "U" else tf.int64
+        self.items_to_raw = (
+            _lookup_layer(catalogue.items, invert=True, name="item_id_to_raw") if catalogue.num_items else None
+        )
+        self.has_seen = catalogue.seen is not None
+        if self.has_seen:
+            seen = catalogue.seen
+            self.seen_splits = self._constant("seen_row_splits", seen.indptr.astype(np.int64))
+            self.seen_items = self._constant("seen_items", seen.indices.astype(np.int32))
+        self.attribute_owner = {}
+        self.attribute_tables = {}
+        for name, (owner, table) in catalogue.attributes.items():
+            self.attribute_owner[name] = owner
+            self.attribute_tables[name] = self._constant(f"attribute_{name}", table.astype(np.int32))
+        self.built = True
+
+    def _constant(self, name: str, value: np.ndarray):
+        weight = self.add_weight(name=name, shape=value.shape, dtype=str(value.dtype), initializer="zeros", trainable=False)
+        weight.assign(value)
+        return weight
+
+    def to_internal(self, name: str, raw: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(internal int32 ids, known bool)`` of input ``name``'s raw ids (any shape);
+        unknown ids become the model's padding ``offset - 1`` (``-1`` or item ``0``)."""
+        vocabulary = _vocabulary_name(name)
+        if raw.dtype.is_integer:
+            raw = tf.cast(raw, tf.int64)
+        index = self.lookups[vocabulary](raw)  # 0: out of vocabulary, i + 1: the vocabulary's i
+        offset = self.item_offset if vocabulary == "item_id" else 0
+        return tf.cast(index, tf.int32) - 1 + offset, index > 0
+
+    def raw_items(self, columns: tf.Tensor, known: tf.Tensor) -> tf.Tensor:
+        """Raw ids of catalogue columns ``[B, k]`` (item ``item_offset + column``); the pad value
+        in rows that are not ``known`` ``[B]``."""
+        index = tf.where(known[:, None], tf.cast(columns, tf.int64) + 1, tf.zeros_like(columns, tf.int64))
+        return self.items_to_raw(index)
+
+    def without_seen(self, scores: tf.Tensor, users: tf.Tensor) -> tf.Tensor:
+        """``scores`` ``[B, N]`` with ``-inf`` at each user's (``[B]`` internal ids) seen items."""
+        rows = tf.gather(tf.RaggedTensor.from_row_splits(self.seen_items.value, self.seen_splits.value, validate=False), users)
+        coordinates = tf.stack([tf.cast(rows.value_rowids(), tf.int32), rows.flat_values], axis=1)
+        fill = tf.fill(tf.shape(rows.flat_values), tf.constant(-np.inf, scores.dtype))
+        return tf.tensor_scatter_nd_update(scores, coordinates, fill)
+
+    def attribute(self, name: str, owners: tf.Tensor) -> tf.Tensor:
+        """Internal ids of CTR attribute ``name`` for internal ``owners`` (users or items)."""
+        return tf.gather(self.attribute_tables[name].value, owners)
+
+
+def _lookup_layer(ids: np.ndarray, invert: bool = False, name: str | None = None):
+    """A Keras lookup layer: raw ``ids`` -> ``1..n`` (0 for anything else), or the inverse."""
+    kind = keras.layers.StringLookup if ids.dtype.kind == "U" else keras.layers.IntegerLookup
+    return kind(vocabulary=ids, num_oov_indices=1, mask_token=None, oov_token=pad_value(ids), invert=invert, name=name)
+
+
+# --------------------------------------------------------------------------------------------
+def _named(fn: Callable, names: list[str]) -> Callable:
+    """``fn(*tensors)`` with a signature naming its parameters, so the loaded function also
+    takes keyword arguments (``score(user_id=..., item_id=...)``)."""
+    fn.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    return fn
+
+
+def _nan_where_unknown(values: tf.Tensor, known: tf.Tensor) -> tf.Tensor:
+    values = tf.cast(values, tf.float32)
+    mask = tf.reshape(known, tf.concat([tf.shape(known), tf.ones([tf.rank(values) - 1], tf.int32)], axis=0))
+    return tf.where(mask, values, tf.constant(np.nan, tf.float32))
+
+
+def _translate(ids: RawIds, names: list[str], ranks: list[int], raw: tuple, needs_items: tuple):
+    """Internal ids of each input (unknown single ids replaced by a valid 0) and ``known [B]``."""
+    internal, known = [], None
+    for name, rank, tensor in zip(names, ranks, raw):
+        values, found = ids.to_internal(name, tensor)
+        if rank == 1:
+            values = tf.maximum(values, 0)
+            row_known = found
+        elif name in needs_items:
+            row_known = tf.reduce_any(found, axis=1)
+        else:
+            row_known = None
+        if row_known is not None:
+            known = row_known if known is None else tf.logical_and(known, row_known)
+        internal.append(values)
+    if known is None:
+        known = tf.ones(tf.shape(raw[0])[:1], tf.bool)
+    return internal, known
+
+
+def _score_all_from_score(functions: ServingFunctions, ids: RawIds, catalogue: Catalogue):
+    """``(score_all, its input specs, None)`` built from ``score`` over every item (user-item
+    and CTR models: ``score_all(user_id)``), or ``(None, [], why not)``."""
+    specs = list(functions.score.input_signature)
+    names = [s.name for s in specs]
+    if "user_id" not in names or "item_id" not in names:
+        return None, [], "recommend needs a user_id and an item_id input"
+    others = [n for n in names if n not in ("user_id", "item_id")]
+    context = [n for n in others if n not in catalogue.attributes]
+    if context:
+        return None, [], (
+            f"fields {context} are neither a user nor an item attribute (context fields), so recommend cannot "
+            "fill them in for a candidate item; score takes every field"
+        )
+    num_items, offset = catalogue.num_items, functions.item_offset
+
+    def score_all(user_id):
+        batch = tf.shape(user_id)[0]
+        items = tf.range(offset, offset + num_items, dtype=tf.int32)
+        inputs = {"user_id": tf.repeat(user_id, num_items), "item_id": tf.tile(items, [batch])}
+        for name in others:  # each other field from the user's or the candidate item's attribute table
+            if ids.attribute_owner[name] == "user":
+                inputs[name] = tf.repeat(ids.attribute(name, user_id), num_items, axis=0)
+            else:
+                table = ids.attribute(name, items)
+                inputs[name] = tf.tile(table, tf.concat([[batch], tf.ones([tf.rank(table) - 1], tf.int32)], axis=0))
+        scores = functions.score(*[inputs[n] for n in names])
+        return tf.reshape(scores, [batch, num_items])
+
+    return score_all, [specs[names.index("user_id")]], None
+
+
+def _raw_id_endpoints(functions: ServingFunctions, ids: RawIds, catalogue: Catalogue, include_seen: bool):
+    """``({"score": tf.function, "recommend": tf.function}, facts for tfrec_export.json)``,
+    each function traced for the catalogue's dtypes (and int32 for integer ids)."""
+    score_specs = list(functions.score.input_signature)
+    names, ranks = [s.name for s in score_specs], [s.shape.rank for s in score_specs]
+
+    def score(*raw):
+        internal, known = _translate(ids, names, ranks, raw, functions.needs_items)
+        return {"score": _nan_where_unknown(functions.score(*internal), known), "known": known}
+
+    traced = {"score": _trace(_named(score, names), score_specs, ids)}
+    info = {"recommend": None, "seen_items_excluded": False}
+    if functions.score_all is not None:
+        score_all, context_specs = functions.score_all, list(functions.score_all.input_signature)
+    else:
+        score_all, context_specs, why_not = _score_all_from_score(functions, ids, catalogue)
+        if score_all is None:
+            info["recommend"] = f"not exported: {why_not}"
+    if score_all is not None and catalogue.num_items:
+        context, context_ranks = [s.name for s in context_specs], [s.shape.rank for s in context_specs]
+        exclude_seen = ids.has_seen and not include_seen and "user_id" in context
+
+        def recommend(*args):
+            *raw, k = args
+            internal, known = _translate(ids, context, context_ranks, raw, functions.needs_items)
+            scores = tf.cast(score_all(*internal), tf.float32)
+            if exclude_seen:
+                scores = ids.without_seen(scores, internal[context.index("user_id")])
+            top = tf.math.top_k(scores, k=tf.minimum(k, catalogue.num_items))
+            return {"item_ids": ids.raw_items(top.indices, known), "scores": _nan_where_unknown(top.values, known),
+                    "known": known}
+
+        traced["recommend"] = _trace(
+            _named(recommend, [*context, "k"]), [*context_specs, tf.TensorSpec([], tf.int32, name="k")], ids
+        )
+        if exclude_seen:
+            seen_rule = "without the user's training items (include_seen=false)"
+        elif include_seen:
+            seen_rule = "training items included (include_seen=true)"
+        elif "user_id" not in context:
+            seen_rule = "nothing left out (no users)"
+        else:
+            seen_rule = "nothing left out (the catalogue has no seen items: exported without the training data)"
+        info.update(recommend=f"the top k items of the whole catalogue by score, {seen_rule}", seen_items_excluded=exclude_seen)
+    info.update(
+        score_meaning=functions.score_meaning,
+        item_offset=catalogue.item_offset,
+        include_seen=bool(include_seen),
+        unknown_ids=UNKNOWN_RULE,
+        ids={
+            name: {"dtype": ids.dtypes_of[name].name, "pad": pad_value(catalogue.vocabulary(name)),
+                   "count": int(catalogue.vocabulary(name).size)}
+            for name in sorted(ids.dtypes_of)
+        },
+        signatures={name: _describe(main) for name, (_, main) in traced.items()},
+    )
+    return {name: function for name, (function, _) in traced.items()}, info
+
+
+def _raw_spec(spec: tf.TensorSpec, ids: RawIds, integers) -> tf.TensorSpec:
+    """The raw-id spec of an internal int32 spec: the vocabulary's dtype, any list length."""
+    if spec.name == "k":
+        return spec
+    dtype = ids.dtypes_of[_vocabulary_name(spec.name)]
+    shape = [None] * spec.shape.rank
+    return tf.TensorSpec(shape, integers if dtype == tf.int64 else dtype, name=spec.name)
+
+
+def _trace(fn: Callable, specs: list, ids: RawIds):
+    """``(tf.function(fn), its main concrete function)``: traced for the raw dtypes first (the
+    trace TF Serving's signature gets) and, when any input is an integer id, once more with
+    int32 integer ids (for Python callers' ``tf.constant([1, 2])``)."""
+    function = tf.function(fn, autograph=False)
+    raw = [_raw_spec(s, ids, tf.int64) for s in specs]
+    main = function.get_concrete_function(*raw)
+    if any(s.dtype == tf.int64 for s in raw):
+        function.get_concrete_function(*[_raw_spec(s, ids, tf.int32) for s in specs])
+    return function, main
+
+
+def _describe(concrete) -> dict:
+    inputs = concrete.structured_input_signature[0]
+    outputs = concrete.structured_outputs
+    spec = lambda s: {"dtype": s.dtype.name, "shape": [None if d is None else int(d) for d in s.shape]}  # noqa: E731
+    return {
+        "inputs": {s.name: spec(s) for s in inputs},
+        "outputs": {name: {"dtype": t.dtype.name, "shape": [None if d is None else int(d) for d in t.shape]}
+                    for name, t in outputs.items()},
+    }
+
+
+def _write_archive(model, ids: RawIds, endpoints: dict, out_dir: Path, info: dict) -> Path:
     archive = keras.export.ExportArchive()
     archive.track(model)
+    archive.track(ids)
     for name, fn in endpoints.items():
         archive.add_endpoint(name, fn)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        archive.write_out(str(tmp), verbose=False)
+        # serving needs no gradients: custom gradients (tfrec.layers.sparse's CSR products) stay out
+        archive.write_out(str(tmp), options=tf.saved_model.SaveOptions(experimental_custom_gradients=False), verbose=False)
         info = {
             "model": type(model).__name__,
             "num_users": None if getattr(model, "num_users", None) is None else int(model.num_users),
             "num_items": None if getattr(model, "num_items", None) is None else int(model.num_items),
             # CTR models: every field is an argument of score (tfrec.models.ctr.CTRModel)
             **({"fields": [dict(f) for f in model.field_specs]} if hasattr(model, "field_specs") else {}),
-            "signatures": sorted(endpoints),
-            **(metadata or {}),
+            **info,
         }
         (tmp / METADATA).write_text(json.dumps(info, indent=2) + "\n")
         if out_dir.exists():

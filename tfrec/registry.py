@@ -289,7 +289,8 @@ MODELS["cotrec"] = ModelSpec(
         "eval_every": "seed 002 evaluates on the test set after every epoch",
         "last_batch": _COTREC_QUIRK_SOURCE + " (generate_batch: the last batch is the last batch_size rows; 'partial' "
         "keeps only the remaining rows and needs predict_product=corrected)",
-        "validation": "tfrec: fraction of training sessions held out to choose an epoch (seed 002 has none: 0.0)",
+        "validation": "tfrec: fraction of training sessions held out to choose the best epoch (seed 002 has none: 0.0; "
+        "0.1 by default on your own --data sessions)",
         "steps_per_execution": "tfrec: 10 steps per tf.function call (speed only)",
         "jit_compile": "off: the sparse item-graph product and tf.unique are not XLA-compilable",
     },
@@ -298,6 +299,7 @@ MODELS["cotrec"] = ModelSpec(
         "diginetica": {"beta": 0.001, "eps": 0.5},
         "retailrocket": {"max_len": 300},
         "synthetic-sessions": {"epochs": 3},
+        "sessions": {"validation": 0.1},
     },
     dataset_aliases={"synthetic": "synthetic-sessions"},
 )
@@ -311,7 +313,6 @@ _CTR_TRAIN = {
     "lr": 1e-3,
     "adam_epsilon": 1e-7,
     "eval_every": 1,
-    "threshold": 4,
     "side_features": None,
     "test_size": 0.15,
     "steps_per_execution": 64,
@@ -323,8 +324,6 @@ _CTR_TRAIN_SOURCES = {
     "lr": "seed 003 optimizers.Adam() / 'adam': Keras' default 1e-3",
     "adam_epsilon": "Keras Adam default 1e-7 (seed 003 uses Keras' Adam)",
     "eval_every": "seed 003 evaluates once after training; tfrec evaluates every epoch",
-    "threshold": "tfrec: label = rating >= 4 (seed 003 loads with threshold 0, which makes every label 1; "
-    "its rule for threshold > 0 is rating > threshold)",
     "side_features": "seed 003 feeds user and item ids only (ml-1m-ctr default false); true adds gender, age, "
     "occupation, zip prefix and multi-hot genres from users.dat / movies.dat (synthetic-ctr default true)",
     "test_size": "seed 003 train_test_split(test_size=0.15, stratify=userId)",
@@ -410,12 +409,21 @@ def list_models() -> list[ModelSpec]:
     return list(MODELS.values())
 
 
+def did_you_mean(name: str, choices) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices`` to a mistyped ``name``, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name).lower(), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def get_model_spec(name: str) -> ModelSpec:
-    """The spec of model ``name``; an unknown name is a UserError listing the valid ones."""
+    """The spec of model ``name``; an unknown name is a UserError suggesting the closest and
+    listing the valid ones."""
     try:
-        return MODELS[name.lower()]
+        return MODELS[str(name).lower()]
     except KeyError:
-        raise UserError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}") from None
+        raise UserError(f"unknown model {name!r}; {did_you_mean(name, MODELS)}valid models: {', '.join(MODELS)}") from None
 
 
 def parse_value(text: str):
@@ -435,29 +443,42 @@ def parse_value(text: str):
     return text
 
 
-def resolve_hparams(spec: ModelSpec, overrides: dict | None, data_name: str | None = None) -> tuple[dict, dict]:
+def resolve_hparams(
+    spec: ModelSpec, overrides: dict | None, data_name: str | None = None, data_options=()
+) -> tuple[dict, dict]:
     """Merge the dataset's defaults, then ``overrides``, into the spec's defaults, checking keys.
+
+    Args:
+        spec: the model.
+        overrides: ``--set`` values.
+        data_name: the registered dataset (its per-dataset defaults apply first).
+        data_options: options of the dataset's loader (``test_days``, ``threshold``, ...),
+            also valid ``--set`` keys: they land in the training settings, from which
+            :func:`tfrec.training.train` passes them to the loader.
 
     Returns:
         ``(model_kwargs, train_settings)``.
 
     Raises:
-        UserError: for a key that is neither a constructor argument of the model nor a training
-            setting; the message lists the valid keys.
+        UserError: for a key that is neither a constructor argument of the model, a training
+            setting nor a loader option; the message suggests the closest and lists the valid keys.
     """
     overrides = {**spec.dataset_defaults.get(data_name or "", {}), **(overrides or {})}
     signature = inspect.signature(spec.model_class().__init__)
     constructor = {p for p in signature.parameters if p not in ("self", "kwargs") and p not in DATA_SHAPE_ARGS}
     model_kwargs = dict(spec.model_defaults)
     train = dict(spec.train_defaults)
-    valid = sorted(constructor | set(train))
+    valid = sorted(constructor | set(train) | set(data_options))
     for key, value in overrides.items():
-        if key in train:
+        if key in train or (key in data_options and key not in constructor):
             train[key] = value
         elif key in constructor:
             model_kwargs[key] = value
         else:
-            raise UserError(f"unknown --set key {key!r} for model {spec.name!r}; valid keys: {', '.join(valid)}")
+            on = f" on --data {data_name}" if data_name else ""
+            raise UserError(
+                f"unknown --set key {key!r} for model {spec.name!r}{on}; {did_you_mean(key, valid)}valid keys: {', '.join(valid)}"
+            )
     return model_kwargs, train
 
 
@@ -467,6 +488,9 @@ def build_model(name: str, data, **overrides):
     Constructor errors from bad values (``ValueError``) become a UserError naming the option.
     """
     spec = get_model_spec(name)
+    from tfrec.training import check_task_data  # one home for which data each task takes
+
+    check_task_data(spec, data)
     model_kwargs, _ = resolve_hparams(spec, overrides, spec.dataset_name(getattr(data, "name", None)))
     shape_args = {key: getattr(data, key) for key in DATA_SHAPE_ARGS if hasattr(data, key)}
     cls = spec.model_class()

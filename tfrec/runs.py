@@ -10,7 +10,13 @@ RUN_DIR/
   state.npz      what ``tfrec train --resume RUN_DIR`` continues from: every model and optimizer
                  variable (random-generator states included) after the last completed epoch,
                  that epoch's number and the best evaluation so far
+  catalogue.npz  the user's own id of every internal user / item id (and field value) and each
+                 user's training items: what ``tfrec export`` serves in the user's ids
 ```
+
+A run directory is never overwritten without being asked: :func:`prepare_run_dir` refuses an
+existing run (``--overwrite`` replaces its files), a non-empty folder that is not a run, and a
+path that is a file.
 
 Every file is written to a temporary name in the same folder and then renamed
 (``os.replace``), so an interrupted run never leaves a half-written checkpoint or JSON file
@@ -32,6 +38,8 @@ BEST = "best.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
 STATE = "state.npz"
+CATALOGUE = "catalogue.npz"
+RUN_FILES = (CONFIG, MODEL, BEST, HISTORY, METRICS, STATE, CATALOGUE)
 
 
 def _atomic_write(path: Path, write, mode: str) -> None:
@@ -56,8 +64,36 @@ def atomic_write_text(path: Path, text: str) -> None:
     _atomic_write(path, lambda handle: handle.write(text), "w")
 
 
+def strict(obj):
+    """``obj`` with every NaN or infinite float replaced by ``None`` (JSON ``null``), so that
+    :func:`dumps` writes strict JSON (Python's ``json`` writes a bare ``NaN`` otherwise, which
+    strict parsers reject)."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {key: strict(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict(value) for value in obj]
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.generic):
+            return strict(obj.item())
+        if isinstance(obj, np.ndarray):
+            return strict(obj.tolist())
+    except ImportError:  # pragma: no cover
+        pass
+    return obj
+
+
+def dumps(obj, **kwargs) -> str:
+    """Strict JSON text of ``obj`` (non-finite floats become ``null``; numpy values and paths
+    are converted): what every tfrec file and every JSON line the CLI prints is written with."""
+    return json.dumps(strict(obj), allow_nan=False, default=_json_default, **kwargs)
+
+
 def write_json(path: Path, obj) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    atomic_write_text(path, dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def _json_default(obj):
@@ -100,6 +136,42 @@ def atomic_save_model(model, path: Path) -> None:
         raise
 
 
+def prepare_run_dir(output: Path, overwrite: bool = False, option: str = "--output") -> Path:
+    """Check that ``output`` may receive a new run, before anything is trained or written.
+
+    * a path that exists and is not a folder: refused;
+    * a folder holding a run (``config.json``): refused unless ``overwrite``, which removes that
+      run's files (:data:`RUN_FILES`, and nothing else) so no file of the old run is left to be
+      mistaken for the new one's;
+    * a non-empty folder that is not a run: refused (tfrec does not mix its files with others);
+    * otherwise (new or empty): fine. The folder is created when the run writes its first file.
+
+    Raises:
+        UserError: naming ``option`` and the path.
+    """
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise UserError(f"{option} {output} is a file; a run directory must be a new or empty folder")
+    if not output.is_dir():
+        return output
+    entries = [p for p in output.iterdir() if not (p.name.startswith(".") and ".tmp" in p.name)]
+    if not entries:
+        return output
+    if not (output / CONFIG).exists():
+        raise UserError(
+            f"{option} {output} is a folder with other files (not a tfrec run); choose a new or empty folder"
+        )
+    if not overwrite:
+        raise UserError(
+            f"{option} {output} already holds a run (config.json); choose another folder, continue it with "
+            "--resume, or pass --overwrite to replace it"
+        )
+    for name in RUN_FILES:
+        (output / name).unlink(missing_ok=True)
+    remove_partial_files(output)
+    return output
+
+
 def load_run_config(run_dir: Path) -> dict:
     """The ``config.json`` of a run directory (UserError when missing)."""
     run_dir = Path(run_dir)
@@ -121,7 +193,17 @@ def load_run_model(run_dir: Path, checkpoint: str = "model"):
     path = Path(run_dir) / names[checkpoint]
     if not path.exists():
         raise UserError(f"{path} not found: the run has no {checkpoint!r} checkpoint (did training finish an epoch?)")
-    return keras.saving.load_model(path)
+    if not path.is_file():
+        raise UserError(f"{path} is not a file")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # truncated zip, foreign file, corrupt weights: Keras raises many kinds
+        other = "best" if checkpoint == "model" else "model"
+        reason = " ".join(str(error).split())[:200]
+        raise UserError(
+            f"{path} cannot be read as a Keras model (truncated or not a .keras file: {type(error).__name__}: "
+            f"{reason}); try --checkpoint {other} or retrain"
+        ) from None
 
 
 def remove_partial_files(run_dir: Path) -> list[Path]:

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from tfrec import distribute as scale
 from tfrec import evaluation, runs
+from tfrec.data.catalogue import Catalogue
 from tfrec.data.registry import load_dataset
 from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior, SequenceData, SessionData
 from tfrec.devices import configure_device
@@ -62,12 +63,13 @@ class ImplicitTask:
     _score_fns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
     @classmethod
-    def evaluate(cls, model, data, settings, batch_size: int = 1024) -> dict[str, float]:
+    def evaluate(cls, model, data, settings, batch_size: int = 1024, split: str = "test") -> dict[str, float]:
         score = cls._score_fns.get(model)
         if score is None:  # trace the scoring function once per model, not once per evaluation
             score = cls._score_fns[model] = tf.function(model.score, reduce_retracing=True)
+        users, candidates, _ = ranking_split(data, split)
         k = int(settings.get("top_k", 10))
-        return evaluation.evaluate_sampled(score, data.test_users, data.candidates(), ks=(k,), batch_size=batch_size)
+        return evaluation.evaluate_sampled(score, users, candidates, ks=(k,), batch_size=batch_size)
 
     @staticmethod
     def popularity_baseline(data, settings) -> dict[str, float]:
@@ -105,7 +107,7 @@ class MultiBehaviorTask(ImplicitTask):
         )
 
     @classmethod
-    def evaluate(cls, model, data, settings, batch_size: int = 1024) -> dict[str, float]:
+    def evaluate(cls, model, data, settings, batch_size: int = 1024, split: str = "test") -> dict[str, float]:
         if model not in cls._score_fns:
             model.cache_graph()  # CSR adjacencies built once, captured by the functions below
             cls._propagate_fns[model] = tf.function(model.propagate)
@@ -113,8 +115,8 @@ class MultiBehaviorTask(ImplicitTask):
         reps = cls._propagate_fns[model]()  # the graph does not change while evaluating: once
         score = cls._score_fns[model]
         k = int(settings.get("top_k", 10))
-        candidates = data.candidates()
-        if settings.get("test_negatives") == "reference":  # seed 000: unseeded, redrawn every time
+        users, candidates, _ = ranking_split(data, split)
+        if split == "test" and settings.get("test_negatives") == "reference":  # seed 000: unseeded, redrawn every time
             from tfrec.data.sampling import sample_test_negatives
 
             negatives = sample_test_negatives(
@@ -123,7 +125,7 @@ class MultiBehaviorTask(ImplicitTask):
             )
             candidates = np.concatenate([data.test_items[:, None], negatives], axis=1)
         return evaluation.evaluate_sampled(
-            lambda users, items: score(users, items, reps), data.test_users, candidates, ks=(k,), batch_size=batch_size
+            lambda users, items: score(users, items, reps), users, candidates, ks=(k,), batch_size=batch_size
         )
 
 
@@ -145,19 +147,20 @@ class SequenceTask:
         )
 
     @classmethod
-    def evaluate(cls, model, data, settings, batch_size: int = 1024) -> dict[str, float]:
+    def evaluate(cls, model, data, settings, batch_size: int = 1024, split: str = "test") -> dict[str, float]:
         score = cls._score_fns.get(model)
         if score is None:
             score = cls._score_fns[model] = tf.function(model.score, reduce_retracing=True)
-        users = tf.constant(data.test_users)
-        histories = tf.constant(data.test_histories)
+        split_users, candidates, split_histories = ranking_split(data, split)
+        users = tf.constant(split_users)
+        histories = tf.constant(split_histories)
 
         def score_rows(rows, items):  # evaluate_sampled passes row numbers as the "users"
             return score(tf.gather(users, rows), tf.gather(histories, rows), items)
 
         k = int(settings.get("top_k", 10))
-        rows = np.arange(len(data.test_users), dtype=np.int32)
-        ranks = evaluation.sampled_ranks_of(score_rows, rows, data.candidates(), batch_size=batch_size)
+        rows = np.arange(len(split_users), dtype=np.int32)
+        ranks = evaluation.sampled_ranks_of(score_rows, rows, candidates, batch_size=batch_size)
         return {**evaluation.ranking_metrics(ranks, ks=(k,)), "MRR": float(np.mean(1.0 / (ranks + 1.0)))}
 
     @staticmethod
@@ -201,7 +204,9 @@ class CTRTask:
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     @classmethod
-    def evaluate(cls, model, data, settings, batch_size: int = 16384) -> dict[str, float]:
+    def evaluate(cls, model, data, settings, batch_size: int = 16384, split: str = "test") -> dict[str, float]:
+        if split == "validation":
+            return evaluation.ctr_metrics(data.validation.labels, cls.predict(model, data.validation.features, batch_size))
         return evaluation.ctr_metrics(data.test_labels, cls.predict(model, data.test_features, batch_size))
 
     @staticmethod
@@ -286,7 +291,7 @@ class SessionTask:
             )
 
     @classmethod
-    def evaluate(cls, model, data, settings, batch_size: int = 500) -> dict[str, float]:
+    def evaluate(cls, model, data, settings, batch_size: int = 500, split: str = "test") -> dict[str, float]:
         fns = cls._fns.get(model)
         if fns is None:  # traced once per model
             ranks_of = tf.function(evaluation.full_ranks, jit_compile=True)  # XLA fuses the counting passes
@@ -317,10 +322,9 @@ class SessionTask:
             ])
             return cls._session_metrics(evaluation.ranking_metrics(ranks, cls.ks, precision=True))
 
-        out = metrics_of(data.test, data.test_targets)
-        if "validation_pairs" in data.info:
-            out.update({f"val_{k}": v for k, v in metrics_of(*data.info["validation_pairs"]).items()})
-        return out
+        if split == "validation":
+            return metrics_of(*data.info["validation_pairs"])
+        return metrics_of(data.test, data.test_targets)
 
     @classmethod
     def _session_metrics(cls, out: dict) -> dict[str, float]:
@@ -373,6 +377,57 @@ def _task(kind: str):
         return TASKS[kind]
     except KeyError:
         raise UserError(f"task kind {kind!r} has no training support yet") from None
+
+
+def check_task_data(spec: ModelSpec, data) -> None:
+    """A UserError when ``data`` is not the task data model ``spec`` trains on (e.g. sequences
+    given to a CTR model), naming the model, what it takes and what it got."""
+    task = _task(spec.task)
+    if not isinstance(data, task.data_type):
+        name = getattr(data, "name", None)
+        got = f"{type(data).__name__}" + (f" (dataset {name!r})" if name else "")
+        raise UserError(
+            f"model {spec.name!r} trains on {task.kind!r} data ({task.data_type.__name__}); got {got}; "
+            f"tfrec datasets list shows each dataset's task"
+        )
+
+
+def ranking_split(data, split: str = "test") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(users [T], candidates [T, 1 + N] (held-out item first), histories [T, L] or None)`` of
+    the ``test`` or ``validation`` split of sampled-ranking task data."""
+    if split == "test":
+        return data.test_users, data.candidates(), getattr(data, "test_histories", None)
+    if split != "validation" or getattr(data, "validation", None) is None:
+        raise ValueError(f"{data.name}: no {split!r} split")
+    held = data.validation
+    return held.users, held.candidates(), held.histories
+
+
+def has_validation(data) -> bool:
+    """Whether task data carries a validation split (loaders' ``validation`` option; sessions:
+    ``--set validation=F``)."""
+    if isinstance(data, SessionData):
+        return "validation_pairs" in data.info
+    return getattr(data, "validation", None) is not None
+
+
+def evaluate_splits(task, model, data, settings) -> dict[str, float]:
+    """The test metrics, and with a validation split its metrics too, prefixed ``val_``."""
+    out = dict(task.evaluate(model, data, settings))
+    if has_validation(data):
+        out.update({f"val_{k}": v for k, v in task.evaluate(model, data, settings, split="validation").items()})
+    return out
+
+
+def selection_monitor(task, data, settings) -> tuple[str, str]:
+    """``(monitor, rule)``: the logged metric that picks ``best.keras`` and drives early stopping,
+    and a sentence saying how. With a validation split it is the validation metric (a user's own
+    data by default); without one the reference protocol: the test metric."""
+    k = int(settings.get("top_k", 10))
+    metric = getattr(task, "monitor", f"HR@{k}")  # CTR: AUC, sessions: P@20
+    if has_validation(data):
+        return f"val_{metric}", f"the epoch with the best validation {metric}"
+    return metric, f"the epoch with the best test {metric} (the reference protocol: there is no validation split)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,15 +686,34 @@ def _loader_settings(data_name: str, settings: dict) -> dict:
     return {k: v for k, v in settings.items() if k in accepted and v is not None}
 
 
-def _merge_settings(spec: ModelSpec, params: dict | None, explicit: dict, data_name: str | None = None) -> tuple[dict, dict]:
-    model_kwargs, settings = resolve_hparams(spec, params, data_name)
+_FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "eval_every": "--eval-every"}
+
+
+def _merge_settings(
+    spec: ModelSpec, params: dict | None, explicit: dict, data_name: str | None = None, loader_keys=()
+) -> tuple[dict, dict]:
+    """``(model_kwargs, settings)``: the registry's defaults, the dataset's, ``params``
+    (``--set``) and ``explicit`` (``--epochs`` and the other flags), every value checked once."""
+    model_kwargs, settings = resolve_hparams(spec, params, data_name, loader_keys)
     settings.update({k: v for k, v in explicit.items() if v is not None})
-    for key in ("epochs", "batch_size", "eval_every", "num_negatives"):
-        if key in settings and (not isinstance(settings[key], int) or settings[key] <= 0):
-            raise UserError(f"--{key.replace('_', '-')} must be a positive integer; got {settings[key]!r}")
-    if "lr" in settings and not (isinstance(settings["lr"], (int, float)) and settings["lr"] > 0):
-        raise UserError(f"--lr must be a positive number; got {settings['lr']!r}")
+    _check_settings(settings, explicit)
     return model_kwargs, settings
+
+
+def _check_settings(settings: dict, explicit: dict) -> None:
+    """The training settings every task shares, checked once; the message names the option the
+    user typed (``--epochs`` for the flag, ``--set epochs`` for a --set value)."""
+    def option(key):
+        return _FLAGS[key] if explicit.get(key) is not None else f"--set {key}"
+
+    for key in ("epochs", "batch_size", "eval_every", "num_negatives", "top_k"):
+        value = settings.get(key)
+        if key in settings and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise UserError(f"{option(key)} must be a positive integer; got {value!r}")
+    if "lr" in settings:
+        value = settings["lr"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise UserError(f"{option('lr')} must be a positive finite number; got {value!r}")
 
 
 def _build(spec: ModelSpec, data, model_kwargs: dict, pretrained: dict | None):
@@ -673,14 +747,14 @@ def _build(spec: ModelSpec, data, model_kwargs: dict, pretrained: dict | None):
 
 
 def train(
-    model: str = "neumf",
+    model: str | None = None,
     data: str | None = None,
     data_dir: str | Path | None = None,
     *,
     epochs: int | None = None,
     batch_size: int | None = None,
     lr: float | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     device: str = "auto",
     output: str | Path | None = None,
     params: dict | None = None,
@@ -695,6 +769,7 @@ def train(
     resume: str | Path | None = None,
     precision: str = "float32",
     strategy: str = "default",
+    overwrite: bool = False,
 ) -> RunResult:
     """Train a registered model on a registered dataset and evaluate it.
 
@@ -743,22 +818,54 @@ def train(
     """
     past = None
     if resume is not None:  # everything from the run's own config, except device, strategy and logging
+        _check_resume_conflicts(
+            model=model, data=data, data_dir=data_dir, batch_size=batch_size, lr=lr, seed=seed, output=output,
+            params=params, eval_every=eval_every, patience=patience, steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile, pretrained=pretrained, precision=precision, overwrite=overwrite,
+        )
         past = _ResumedRun.read(resume)
-        model, data, data_dir, seed, output = past.config["model"], past.config["data"], past.config["data_dir"], past.config["seed"], resume
+        model, data_dir, seed, output = past.config["model"], past.config["data_dir"], past.config["seed"], resume
+        data = past.config["data"]
         steps_per_execution, jit_compile, pretrained = past.config["steps_per_execution"], past.config["jit_compile"], None
         patience = past.config.get("patience")
         precision = past.config.get("precision", "float32")
+        if past.config.get("data_reloadable") is False and dataset is None:
+            raise UserError(f"{resume}: {_NOT_RELOADABLE}; resume it from Python with tfrec.train(resume=..., dataset=data)")
+        if dataset is not None:  # the same data as the run's, or an error
+            _check_same_ids(Path(resume), dataset)
+    model = "neumf" if model is None else model
+    seed = 0 if seed is None else seed
     scale.check_precision(precision)
     scale.check_strategy(strategy)
     spec = get_model_spec(model)
-    data_name = spec.dataset_name(data)
+    provenance = _provenance(dataset) if dataset is not None else None
+    if dataset is not None and past is None:
+        if data_dir is not None:
+            raise UserError("pass either dataset= (already loaded data) or data_dir= (files to load), not both")
+        if data is not None and provenance and spec.dataset_name(data) != spec.dataset_name(provenance["name"]):
+            raise UserError(
+                f"data={data!r} conflicts with dataset=, which was loaded as {provenance['name']!r}; leave out data="
+            )
+    if dataset is not None and past is not None:
+        data = None
+    # data built by hand may be named by data= (whose per-dataset defaults then apply)
+    data_name = spec.dataset_name(provenance["name"] if provenance else (data or getattr(dataset, "name", None)))
+    from tfrec.data.registry import _REGISTRY
+
+    # a loaded dataset's loader options are known keys too (refused below with a clear message)
+    loader_keys = _loader_keys(data_name) if dataset is None or data_name in _REGISTRY else set()
     if past is not None:
         model_kwargs, settings = dict(past.config["hyperparameters"]), dict(past.config["training"])
         settings["epochs"] = epochs or settings["epochs"]
+        _check_settings(settings, {"epochs": epochs})
     else:
         model_kwargs, settings = _merge_settings(
-            spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name
+            spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name,
+            loader_keys,
         )
+        if dataset is not None:
+            _check_no_loader_params(params, data_name)
+    _check_patience(patience)
     task = _task(spec.task)
     if strategy != "default":
         if getattr(task, "not_distributable", None):
@@ -776,30 +883,137 @@ def train(
                 "(Keras' multi-step loop fails under tf.distribute); use 1"
             )
         steps_per_execution, jit_compile = 1, False  # see tfrec.distribute: both fail under a strategy
+    if tensorboard is not None and Path(tensorboard).exists() and not Path(tensorboard).is_dir():
+        raise UserError(f"--tensorboard {tensorboard} is a file; TensorBoard writes its logs into a folder")
+    if output is not None and past is None:
+        runs.prepare_run_dir(Path(output), overwrite)  # refuse to replace a run before anything is trained
     device_name = configure_device(device)
     distribution = scale.make_strategy(strategy)  # multi-worker: before TensorFlow's first operation
     set_seed(seed)
 
     if dataset is None:
-        dataset = load_dataset(data_name, data_dir, seed=seed, progress=verbose > 0, **_loader_settings(data_name, settings))
-    if not isinstance(dataset, task.data_type):
-        raise UserError(
-            f"model {spec.name!r} trains on {task.kind!r} data; dataset {data_name!r} gives "
-            f"{type(dataset).__name__}"
+        options = _loader_settings(data_name, settings)
+        if past is not None and "data_options" in past.config:  # exactly the options the run was loaded with
+            options = dict(past.config["data_options"])
+        dataset = load_dataset(
+            data_name, data_dir, seed=past.config.get("data_seed", seed) if past else seed, progress=verbose > 0,
+            **options,
         )
+        provenance = _provenance(dataset, fallback={"name": data_name, "path": data_dir, "seed": seed, "options": options})
+    check_task_data(spec, dataset)
     if hasattr(task, "prepare"):  # e.g. sessions: hold out a validation split from training
         dataset = task.prepare(dataset, settings, seed)
-
     with scale.precision_scope(precision), distribution.scope(), scale.worker_output(output, distribution) as output:
         return _train_in_scope(
             spec, task, dataset, model_kwargs, settings, past, distribution,
-            data_name=data_name, data_dir=data_dir, seed=seed, device_name=device_name, output=output,
+            provenance=provenance, seed=seed, device_name=device_name, output=output,
             patience=patience, tensorboard=tensorboard, steps_per_execution=steps_per_execution,
             jit_compile=jit_compile, pretrained=pretrained, verbose=verbose, precision=precision, strategy=strategy,
         )
 
 
-def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribution, *, data_name, data_dir, seed,
+_NOT_RELOADABLE = (
+    "the run was trained on data passed from Python (dataset=) that records no loader, so tfrec cannot "
+    "reload exactly its data"
+)
+
+
+def _provenance(dataset, fallback: dict | None = None) -> dict | None:
+    """How to reload ``dataset`` exactly: ``{"name", "path", "seed", "options"}`` as
+    :func:`tfrec.data.registry.load_dataset` records it in ``info["loader"]``; ``fallback`` when
+    the loader did not record it; ``None`` for data built by hand (it cannot be reloaded)."""
+    recorded = getattr(dataset, "info", {}).get("loader")
+    if recorded:
+        return dict(recorded)
+    if fallback is None:
+        return None
+    path = fallback.get("path")
+    return {**fallback, "path": str(Path(path).expanduser().resolve()) if path is not None else None}
+
+
+def _loader_keys(data_name: str) -> set[str]:
+    from tfrec.data.registry import get_dataset, loader_options
+
+    get_dataset(data_name)  # an unknown name: one line suggesting the closest
+    return loader_options(data_name)
+
+
+def _check_no_loader_params(params: dict | None, data_name: str) -> None:
+    """With ``dataset=`` the data is already loaded: a loader option in ``params`` could not apply."""
+    from tfrec.data.registry import _REGISTRY, loader_options
+
+    if data_name not in _REGISTRY:  # data built by hand: no loader
+        return
+    given = sorted(set(params or {}) & loader_options(data_name))
+    if given:
+        raise UserError(
+            f"{', '.join(given)}: option(s) of dataset {data_name!r}'s loader, but the data is already loaded "
+            f"(dataset=); pass them to tfrec.load_dataset({data_name!r}, ..., {given[0]}=...) instead"
+        )
+
+
+_RESUME_KEEPS = {
+    "model": "--model", "data": "--data", "data_dir": "--data-dir", "batch_size": "--batch-size", "lr": "--lr",
+    "seed": "--seed", "output": "--output", "params": "--set", "eval_every": "--eval-every", "patience": "--patience",
+    "steps_per_execution": "steps_per_execution", "jit_compile": "--jit/--no-jit", "pretrained": "--pretrained-gmf/--pretrained-mlp",
+    "precision": "--precision", "overwrite": "--overwrite",
+}
+
+
+def _check_resume_conflicts(**given) -> None:
+    """``--resume`` continues a run with its own settings: any other setting given with it is a
+    conflict (a UserError naming it), except ``--epochs``, ``--device``, ``--tensorboard``,
+    ``--strategy`` and logging."""
+    defaults = {"precision": "float32", "overwrite": False}
+    clashing = [
+        _RESUME_KEEPS[key] for key, value in given.items()
+        if value is not None and value != defaults.get(key, None) and not (key == "params" and not value)
+    ]
+    if clashing:
+        raise UserError(
+            f"--resume continues the run with its own settings; {', '.join(clashing)} cannot be combined with it "
+            "(only --epochs, --device, --tensorboard, --strategy and --quiet can)"
+        )
+
+
+def _check_patience(patience) -> None:
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience <= 0):
+        raise UserError(f"--patience must be a positive integer (evaluations without improvement); got {patience!r}")
+
+
+def describe_data(data, provenance: dict | None = None) -> str:
+    """A few lines saying what is trained and tested on: sizes, split rule and source (printed
+    at the start of training), with a warning when the test split is too small to say much."""
+    info = getattr(data, "info", {}) or {}
+    where = (provenance or {}).get("path") or info.get("source") or "generated"
+    split = info.get("split") or info.get("recipe") or "see tfrec datasets info"
+    if isinstance(data, SessionData):
+        sizes = f"{data.num_items:,} items, {data.num_train:,} training prefixes, {len(data.all_train_seq):,} training sessions"
+        tested, unit = data.num_test, "test prefixes"
+        valid = len(data.info["validation_pairs"][1]) if "validation_pairs" in data.info else 0
+    elif isinstance(data, CTRData):
+        click_rate = float(data.train_labels.mean()) if data.num_train else 0.0
+        sizes = f"{data.num_train:,} training rows ({click_rate:.1%} clicks), fields {', '.join(data.field_names)}"
+        tested, unit = data.num_test, "test rows"
+        valid = len(data.validation.labels) if getattr(data, "validation", None) is not None else 0
+    else:
+        interactions = data.num_train if isinstance(data, SequenceData) else int(data.train.nnz)
+        what = "training examples" if isinstance(data, SequenceData) else "training interactions"
+        if isinstance(data, MultiBehavior):
+            what = f"{data.target!r} training interactions (behaviors {', '.join(map(str, data.behaviors))})"
+        sizes = f"{data.num_users:,} users, {data.num_items:,} items, {interactions:,} {what}"
+        tested, unit = len(data.test_users), "test users"
+        valid = len(data.validation.users) if getattr(data, "validation", None) is not None else 0
+    lines = [
+        f"data: {data.name} ({where}): {sizes}",
+        f"  test: {tested:,} {unit}; validation: {f'{valid:,}' if valid else 'none'}; split: {split}",
+    ]
+    if tested < 100:
+        lines.append(f"  warning: only {tested} {unit}: test metrics will be noisy; check the split options (tfrec datasets info {data.name})")
+    return "\n".join(lines)
+
+
+def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribution, *, provenance, seed,
                     device_name, output, patience, tensorboard, steps_per_execution, jit_compile, pretrained,
                     verbose, precision, strategy) -> RunResult:
     """:func:`train` from building the model on, inside the precision policy and the strategy's
@@ -834,8 +1048,12 @@ def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribut
         "model_config": net.get_config(),
         "hyperparameters": model_kwargs,
         "training": settings,
-        "data": data_name,
-        "data_dir": str(Path(data_dir).resolve()) if data_dir is not None else None,
+        # how to reload exactly this data (tfrec evaluate, --resume); data built by hand cannot be
+        "data": provenance["name"] if provenance else dataset.name,
+        "data_dir": provenance.get("path") if provenance else None,
+        "data_options": provenance.get("options", {}) if provenance else None,
+        "data_seed": provenance.get("seed", seed) if provenance else None,
+        "data_reloadable": provenance is not None,
         "seed": seed,
         "device": device_name,
         "steps_per_execution": steps_per_execution,
@@ -853,12 +1071,16 @@ def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribut
                   "replicas": int(distribution.num_replicas_in_sync)}
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
+        if past is None or not (run_dir / runs.CATALOGUE).exists():  # the user's own ids, for export
+            Catalogue.from_data(dataset).save(run_dir / runs.CATALOGUE)
         runs.write_json(run_dir / runs.CONFIG, config)
 
-    k = int(settings.get("top_k", 10))
-    monitor = getattr(task, "monitor", f"HR@{k}")  # CTR: AUC
+    monitor, selection = selection_monitor(task, dataset, settings)
+    if verbose:
+        print(describe_data(dataset, provenance), flush=True)
+        print(f"best.keras{' and early stopping' if patience else ''}: {selection}", flush=True)
     timer = EpochTimer(past.column("epoch_seconds") if past is not None else None)
-    evaluator = RankingEvaluation(lambda m: task.evaluate(m, dataset, settings), settings["eval_every"], verbose)
+    evaluator = RankingEvaluation(lambda m: evaluate_splits(task, m, dataset, settings), settings["eval_every"], verbose)
     guard = NonFiniteLossGuard(training.steps_per_epoch, steps_per_execution)  # first: stops before the others
     callbacks: list[keras.callbacks.Callback] = [guard, training.callback, timer, evaluator]
     checkpoint = None
@@ -897,7 +1119,10 @@ def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribut
         "test": test,
         "best": {
             "epoch": best_epoch,
-            **({key: hist[key][best_epoch - 1] for key in test if key in hist} if best_epoch else {}),
+            "chosen_by": monitor,
+            "rule": selection,
+            **({key: hist[key][best_epoch - 1] for key in hist if (key in test or key.startswith("val_"))
+                and len(hist[key]) >= best_epoch} if best_epoch else {}),
         },
         "baseline_popularity": task.popularity_baseline(dataset, settings),
         "epochs_run": len(timer.seconds),
@@ -930,13 +1155,24 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "model", data_dir: str |
     """
     run_dir = Path(run_dir)
     config = runs.load_run_config(run_dir)
+    if config.get("data_reloadable") is False:
+        raise UserError(
+            f"{run_dir}: {_NOT_RELOADABLE}; evaluate it in Python with tfrec.evaluate(model, data) on that data"
+        )
     configure_device(device)
     spec = get_model_spec(config["model"])
     task = _task(spec.task)
     settings = config["training"]
+    options = config.get("data_options")
+    if options is None:  # runs written before data_options was recorded
+        options = _loader_settings(config["data"], settings)
     dataset = load_dataset(
-        config["data"], data_dir or config.get("data_dir"), seed=config["seed"], **_loader_settings(config["data"], settings)
+        config["data"], data_dir or config.get("data_dir"), seed=config.get("data_seed", config["seed"]), progress=False,
+        **options,
     )
+    if hasattr(task, "prepare"):  # the same training / validation split as the run
+        dataset = task.prepare(dataset, settings, config["seed"])
+    _check_same_ids(run_dir, dataset)
     model = runs.load_run_model(run_dir, checkpoint)
     return {"test": task.evaluate(model, dataset, settings), "checkpoint": checkpoint, "run_dir": str(run_dir)}
 
@@ -944,6 +1180,25 @@ def evaluate_run(run_dir: str | Path, checkpoint: str = "model", data_dir: str |
 # --------------------------------------------------------------------------------------------
 # The pieces of train() for notebooks: the pipeline fit consumes, and evaluation
 # --------------------------------------------------------------------------------------------
+def _check_same_ids(run_dir: Path, dataset) -> None:
+    """A UserError when the reloaded data no longer has the run's ids (the file changed since
+    training), so a run is never evaluated on other data under its name."""
+    path = run_dir / runs.CATALOGUE
+    if not path.exists():  # runs written before catalogue.npz
+        return
+    saved, now = Catalogue.load(path), Catalogue.from_data(dataset)
+    same = all(
+        (a is None) == (b is None) and (a is None or (len(a) == len(b) and np.array_equal(np.asarray(a), np.asarray(b))))
+        for a, b in [(saved.users, now.users), (saved.items, now.items),
+                     *((saved.fields.get(k), now.fields.get(k)) for k in {*saved.fields, *now.fields})]
+    )
+    if not same:
+        raise UserError(
+            f"{run_dir}: the reloaded data ({getattr(dataset, 'info', {}).get('source', dataset.name)}) does not have "
+            f"the users and items the run was trained on ({path}); was the file changed since training?"
+        )
+
+
 def _spec_of(model) -> ModelSpec:
     from tfrec.registry import list_models
 
@@ -977,20 +1232,21 @@ def training_data(model: str, data, *, seed: int = 0, first_epoch: int = 0, **se
         ``steps_per_epoch``.
     """
     spec = get_model_spec(model)
+    check_task_data(spec, data)
     _, merged = _merge_settings(spec, settings, {}, spec.dataset_name(getattr(data, "name", None)))
-    task = _task(spec.task)
-    if not isinstance(data, task.data_type):
-        raise UserError(f"model {spec.name!r} trains on {task.data_type.__name__}; got {type(data).__name__}")
-    return task.training_data(data, merged, seed, first_epoch=first_epoch)
+    return _task(spec.task).training_data(data, merged, seed, first_epoch=first_epoch)
 
 
-def evaluate(model, data, **settings) -> dict[str, float]:
-    """The test metrics :func:`train` reports, for any registered model and its task data
-    (ranking metrics, or AUC / log loss for CTR models); ``settings`` override the model's
-    evaluation settings (``top_k=20``)."""
+def evaluate(model, data, split: str = "test", **settings) -> dict[str, float]:
+    """The metrics :func:`train` reports, for any registered model and its task data (ranking
+    metrics, or AUC / log loss for CTR models), on the ``test`` split or, where the data has
+    one, the ``validation`` split; ``settings`` override the model's evaluation settings
+    (``top_k=20``)."""
     spec = _spec_of(model)
-    task = _task(spec.task)
-    if not isinstance(data, task.data_type):
-        raise UserError(f"model {spec.name!r} is evaluated on {task.data_type.__name__}; got {type(data).__name__}")
+    check_task_data(spec, data)
+    if split not in ("test", "validation"):
+        raise UserError(f"split must be 'test' or 'validation'; got {split!r}")
+    if split == "validation" and not has_validation(data):
+        raise UserError(f"{data.name}: the data has no validation split (load it with validation=True)")
     _, merged = _merge_settings(spec, settings, {}, spec.dataset_name(getattr(data, "name", None)))
-    return task.evaluate(model, data, merged)
+    return _task(spec.task).evaluate(model, data, merged, split=split)

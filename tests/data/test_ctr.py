@@ -84,7 +84,7 @@ def test_bad_side_files_are_data_errors_naming_file_and_line(ml_dir, file, text,
 
 
 def test_bad_ratings_and_options(ml_dir, tmp_path):
-    (ml_dir / "ratings.dat").write_text("1::10::5::1\n1::x::4::2\n")
+    (ml_dir / "ratings.dat").write_text("1::10::5::1\n1::11::x::2\n")  # ids may be text, ratings not
     with pytest.raises(DataError, match=r"ratings.dat, line 2"):
         load_ml1m_ctr(ml_dir)
     (ml_dir / "ratings.dat").write_text("1::10\n2::20\n")
@@ -117,3 +117,141 @@ def test_synthetic_is_seeded_and_has_learnable_structure():
 
     rate = a.item_click_rate()[a.test_features["item_id"]]
     assert 0.6 < float(auc(a.test_labels, rate)) < 0.85
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabularies, thresholds and validation of ml-1m-ctr
+# --------------------------------------------------------------------------------------------
+def test_vocabularies_hold_the_raw_value_of_every_id(ml_dir):
+    data = load_ml1m_ctr(ml_dir, seed=1, side_features=True)
+    vocab = data.vocabularies
+    assert set(vocab) == set(data.field_names)
+    users = {1: ("F", 1, 10, "480"), 2: ("M", 56, 16, "700"), 3: ("M", 25, 15, "551")}
+    f = data.train_features
+    for row in range(data.num_train):
+        user = int(vocab["user_id"][f["user_id"][row]])
+        raw = tuple(vocab[c][f[c][row]].item() for c in ("gender", "age", "occupation", "zip"))
+        assert raw == users[user]
+    assert vocab["age"].dtype == np.int64 and vocab["zip"].dtype.kind == "U" and vocab["genres"].dtype.kind == "U"
+    np.testing.assert_array_equal(vocab["item_id"], data.item_ids)
+    for c, values in vocab.items():  # savable without pickles
+        np.save(ml_dir / f"{c}.npy", values, allow_pickle=False)
+    assert set(load_ml1m_ctr(ml_dir, seed=1).vocabularies) == {"user_id", "item_id"}
+
+
+@pytest.mark.parametrize("threshold, label", [(10, 0), (0, 1)])
+def test_a_threshold_that_leaves_one_class_is_refused(ml_dir, threshold, label):
+    with pytest.raises(DataError, match=rf"ratings.dat: --set threshold={threshold} makes every label {label} "
+                                        r"\(ratings range 1..5\); AUC is undefined"):
+        load_ml1m_ctr(ml_dir, threshold=threshold)
+    with pytest.raises(DataError, match=r"^--set threshold must be a number; got 'abc'$"):
+        load_ml1m_ctr(ml_dir, threshold="abc")
+
+
+def test_validation_rows_come_from_training_and_leave_the_test_rows_alone(ml_dir):
+    plain = load_ml1m_ctr(ml_dir, seed=4)
+    held = load_ml1m_ctr(ml_dir, seed=4, validation=0.2)
+    assert plain.validation is None
+    for name in plain.field_names:
+        np.testing.assert_array_equal(plain.test_features[name], held.test_features[name])
+    # per user: round(0.2 * training rows) validation rows; train + validation = the plain training rows
+    per_user = np.bincount(plain.train_features["user_id"])
+    np.testing.assert_array_equal(np.bincount(held.validation.features["user_id"]), np.floor(per_user * 0.2 + 0.5))
+    combined = np.concatenate([held.train_features["user_id"] * 100 + held.train_features["item_id"],
+                               held.validation.features["user_id"] * 100 + held.validation.features["item_id"]])
+    np.testing.assert_array_equal(np.sort(combined), np.sort(plain.train_features["user_id"] * 100 + plain.train_features["item_id"]))
+    assert len(held.validation) == len(held.validation.labels) and "validation" in held.info["split"]
+    for bad in (1.0, -0.1, True, "x"):
+        with pytest.raises(DataError, match="--set validation must be a fraction in"):
+            load_ml1m_ctr(ml_dir, validation=bad)
+
+
+# --------------------------------------------------------------------------------------------
+# The `ctr` dataset: a user's own click file
+# --------------------------------------------------------------------------------------------
+CLICKS = """user,item,city,tags,size,label
+ann,m1,Oslo,a|b,10,1
+ann,m2,Oslo,b,9,0
+ann,m3,Oslo,,10,1
+ben,m1,Rome,c|a|a,2,0
+ben,m2,Rome,a,10,1
+ben,m3,Rome,b|c,9,1
+cat,m1,Oslo,a,2,0
+cat,m2,Oslo,c,10,1
+"""
+
+
+def test_own_click_file_fields_vocabularies_and_split(tmp_path):
+    from tfrec.data.ctr import load_ctr
+
+    path = tmp_path / "clicks.csv"
+    path.write_text(CLICKS)
+    data = load_ctr(path, seed=0, test_size=0.34, validation=0.0)
+    assert data.field_names == ["user_id", "item_id", "city", "tags", "size"]
+    kinds = {f.name: (f.vocab_size, f.multi_hot) for f in data.fields}
+    assert kinds == {"user_id": (3, False), "item_id": (3, False), "city": (2, False), "tags": (3, True), "size": (3, False)}
+    vocab = data.vocabularies
+    assert vocab["user_id"].tolist() == ["ann", "ben", "cat"] and vocab["size"].tolist() == [2, 9, 10]  # numeric order
+    assert vocab["size"].dtype == np.int64 and vocab["tags"].tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(data.user_ids, vocab["user_id"])
+    # every row, train or test, decodes back to its line of the file
+    lines = [line.split(",") for line in CLICKS.splitlines()[1:]]
+    decoded = []
+    for features, labels in ((data.train_features, data.train_labels), (data.test_features, data.test_labels)):
+        for r in range(len(labels)):
+            tags = "|".join(vocab["tags"][t] for t in features["tags"][r] if t >= 0)
+            decoded.append([vocab["user_id"][features["user_id"][r]], vocab["item_id"][features["item_id"][r]],
+                            vocab["city"][features["city"][r]], tags, str(vocab["size"][features["size"][r]]), str(int(labels[r]))])
+    expected = [[u, i, c, "|".join(sorted(set(t.split("|")) - {""})), s, lab] for u, i, c, t, s, lab in lines]
+    assert sorted(decoded) == sorted(expected)
+    assert data.train_features["tags"].shape[1] == 2  # the most tags of a row, repeats once
+    np.testing.assert_array_equal(np.bincount(data.test_features["user_id"]), [1, 1, 1])  # round(0.34 * 3) each
+    again = load_dataset("ctr", tmp_path, seed=0, test_size=0.34, validation=0.0, progress=False)  # folder: clicks.*
+    np.testing.assert_array_equal(again.test_labels, data.test_labels)
+    with pytest.raises(DataError, match="clicks.csv: --set test_size=0.15 holds out no row"):  # round(0.15 * 3) = 0
+        load_ctr(path, seed=0)
+    bigger = tmp_path / "more" / "clicks.csv"
+    bigger.parent.mkdir()
+    bigger.write_text("user,item,label\n" + "".join(f"u{k % 2},i{k % 7},{k % 3 == 0:d}\n" for k in range(40)))
+    default = load_ctr(bigger, seed=0)  # 20 rows per user: 3 test rows, then 2 validation rows each
+    assert np.bincount(default.validation.features["user_id"]).tolist() == [2, 2]
+    assert default.num_test == 6 and default.info["split"].endswith("as validation")
+
+
+def test_own_click_file_with_ratings_and_without_users(tmp_path):
+    from tfrec.data.ctr import load_ctr
+
+    path = tmp_path / "clicks.tsv"
+    path.write_text("item\tcolour\trating\n" + "".join(f"i{k % 4}\t{'rgb'[k % 3]}\t{1 + k % 5}\n" for k in range(20)))
+    data = load_ctr(path, threshold=4, test_size=0.25, validation=0.0)
+    assert data.field_names == ["item_id", "colour"] and data.num_test == 5 and data.user_ids is None
+    ratings = np.array([1 + k % 5 for k in range(20)])
+    assert data.train_labels.sum() + data.test_labels.sum() == (ratings >= 4).sum()
+    with pytest.raises(DataError, match="has a rating column and no label column: --set threshold=N"):
+        load_ctr(path)
+    with pytest.raises(DataError, match="--set threshold=9 makes every label 0 \\(ratings range 1..5\\)"):
+        load_ctr(path, threshold=9)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("user,item,label\nu,i,1\nu,j,2\n", r"clicks.csv, line 3: column 'label' must be 0 or 1; got '2'"),
+        ("user,item,label\nu,,1\nu,j,0\n", r"clicks.csv, line 2: column 'item_id' has an empty value"),
+        ("user,item,label\nu,i,1,9\n", r"clicks.csv, line 2: expected 3 fields like the header"),
+        ("1,5,1\n2,6,0\n", r"clicks.csv, line 1: column name '1' .*header row"),
+        ("user,user_id,label\nu,v,1\n", r"column 'user_id' appears more than once"),
+        ("user,item,label,rating\nu,i,1,5\n", r"both a label and a rating column"),
+        ("user,item\nu,i\n", r"expected a label column \(0/1\) or a rating column"),
+        ("label\n1\n0\n", r"no field column besides 'label'"),
+        ("user,item,label\nu,i,1\nu,j,1\nu,k,1\n", r"clicks.csv: every label is 1; AUC is undefined"),
+        ("user,item,label\n", r"no rows after the header"),
+    ],
+)
+def test_bad_click_files_name_the_file_and_line_or_column(tmp_path, text, message):
+    from tfrec.data.ctr import load_ctr
+
+    path = tmp_path / "clicks.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        load_ctr(path, test_size=0.34, validation=0.0)

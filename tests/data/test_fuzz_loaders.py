@@ -28,10 +28,10 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tfrec.cli import one_line  # noqa: E402
-from tfrec.data.ctr import load_ml1m_ctr  # noqa: E402
+from tfrec.data.ctr import load_ctr, load_ml1m_ctr  # noqa: E402
 from tfrec.data.movielens import load_ml100k, load_ml1m, load_ncf_split, load_ratings  # noqa: E402
 from tfrec.data.multibehavior import load_interactions, load_mbgmn  # noqa: E402
-from tfrec.data.sequences import load_ml1m_sequences  # noqa: E402
+from tfrec.data.sequences import load_ml1m_sequences, load_sequences  # noqa: E402
 from tfrec.data.sessions import load_cotrec, load_session_log  # noqa: E402
 from tfrec.errors import UserError  # noqa: E402
 
@@ -84,11 +84,14 @@ OUT_OF_RANGE = st.sampled_from(["inf", "-inf", "1e400", "9" * 25, "-" + "9" * 25
 
 
 @st.composite
-def broken_rows(draw, valid_rows, sep: str, width_ok: tuple[int, ...], numeric_columns: tuple[int, ...], header_detect=True):
+def broken_rows(draw, valid_rows, sep: str, width_ok: tuple[int, ...], numeric_columns: tuple[int, ...], header_detect=True,
+                text_ids=False):
     """``(bytes, must_fail)``: the valid rows, broken in one drawn way.
 
     With ``header_detect`` (the loader takes a first line it cannot read as data for a header),
-    a bad value in the first row may be read as a header, and the rest can then be valid.
+    a bad value in the first row may be read as a header, and the rest can then be valid. With
+    ``text_ids`` the ids (columns 0 and 1) may be any text: only the ``numeric_columns`` (ratings,
+    timestamps) are broken, and an out-of-range value there fails only when it is not finite.
     """
     rows = [list(map(str, r)) for r in draw(valid_rows)]
     how = draw(st.sampled_from(["width", "text", "range", "empty", "blank", "truncate", "binary", "quote"]))
@@ -103,9 +106,10 @@ def broken_rows(draw, valid_rows, sep: str, width_ok: tuple[int, ...], numeric_c
         text = "\n".join(sep.join(r) for r in rows) + "\n"
         must_fail = not (header_detect and at == 0)
     elif how == "range":
-        rows[at][draw(st.sampled_from(numeric_columns[:2]))] = draw(OUT_OF_RANGE)
+        value = draw(OUT_OF_RANGE)
+        rows[at][draw(st.sampled_from(numeric_columns if text_ids else numeric_columns[:2]))] = value
         text = "\n".join(sep.join(r) for r in rows) + "\n"
-        must_fail = not (header_detect and at == 0)
+        must_fail = not (header_detect and at == 0) and (not text_ids or not np.isfinite(float(value)))
     elif how == "empty":
         text = draw(st.sampled_from(["", "\n", "   \n\n", "\t\n"]))
     elif how == "blank":  # a header line and nothing else
@@ -139,7 +143,7 @@ def rating_rows(min_size=3):
 )
 def test_movielens_files(case, data):
     name, sep, loader = case
-    content, must_fail = data.draw(broken_rows(rating_rows(), sep, (2, 3, 4), (0, 1, 2, 3)))
+    content, must_fail = data.draw(broken_rows(rating_rows(), sep, (2, 3, 4), (2, 3), text_ids=True))
     with folder() as root:
         (root / name).write_bytes(content)
         outcome(lambda: loader(root, num_test_negatives=1), root / name, must_fail=must_fail)
@@ -148,7 +152,7 @@ def test_movielens_files(case, data):
 @FUZZ
 @given(sep=st.sampled_from([",", "\t", ";", " "]), header=st.booleans(), data=st.data())
 def test_user_ratings_file(sep, header, data):
-    content, must_fail = data.draw(broken_rows(rating_rows(), sep, (2, 3, 4), (0, 1, 2, 3)))
+    content, must_fail = data.draw(broken_rows(rating_rows(), sep, (2, 3, 4), (2, 3), text_ids=True))
     if header and content.strip():
         content = sep.join(["user", "item", "rating", "time"]).encode() + b"\n" + content
     with folder() as root:
@@ -375,7 +379,7 @@ def interaction_rows():
 @FUZZ
 @given(sep=st.sampled_from([",", "\t"]), data=st.data())
 def test_interactions_file(sep, data):
-    content, must_fail = data.draw(broken_rows(interaction_rows(), sep, (3, 4), (0, 1, 3)))
+    content, must_fail = data.draw(broken_rows(interaction_rows(), sep, (3, 4), (3,), text_ids=True))
     with folder() as root:
         file = root / "interactions.csv"
         file.write_bytes(content)
@@ -463,7 +467,7 @@ def test_ctr_side_files(which, data):
 @FUZZ
 @given(data=st.data())
 def test_ctr_ratings(data):
-    content, must_fail = data.draw(broken_rows(rating_rows(), "::", (3, 4), (0, 1, 2, 3)))
+    content, must_fail = data.draw(broken_rows(rating_rows(), "::", (3, 4), (2, 3), text_ids=True))
     with folder() as root:
         (root / "ratings.dat").write_bytes(content)
         outcome(lambda: load_ml1m_ctr(root), root / "ratings.dat", must_fail=must_fail)
@@ -478,12 +482,69 @@ def test_sequence_ratings(data, single):
     rows = rating_rows(min_size=1)
     if single:  # one row per user: nothing to test on
         rows = st.lists(st.integers(1, 50), min_size=1, max_size=6, unique=True).map(lambda us: [(u, u, 5, u) for u in us])
-    content, must_fail = data.draw(broken_rows(rows, "::", (4,), (0, 1, 2, 3)))
+    content, must_fail = data.draw(broken_rows(rows, "::", (4,), (2, 3), text_ids=True))
     if single and data.draw(st.booleans()):
         content, must_fail = data.draw(rows.map(lambda r: ("\n".join(lines_of(r, "::")) + "\n").encode())), True
     with folder() as root:
         (root / "ratings.dat").write_bytes(content)
         outcome(lambda: load_ml1m_sequences(root, num_test_negatives=1), root / "ratings.dat", must_fail=must_fail)
+
+
+# --------------------------------------------------------------------------------------------
+# A user's own files: sequences (user,item,timestamp) and clicks (a header, label, fields)
+# --------------------------------------------------------------------------------------------
+@FUZZ
+@given(sep=st.sampled_from([",", "\t"]), data=st.data())
+def test_own_sequence_file(sep, data):
+    rows = st.lists(st.tuples(st.sampled_from(["a", "b", "7", "c d"]), st.integers(1, 12), st.integers(0, 10**6)),
+                    min_size=1, max_size=12)
+    content, must_fail = data.draw(broken_rows(rows, sep, (3, 4), (2,), text_ids=True))
+    with folder() as root:
+        file = root / "sequences.csv"
+        file.write_bytes(content)
+        outcome(lambda: load_sequences(file, num_test_negatives=1), file, must_fail=must_fail)
+
+
+@st.composite
+def click_files(draw):
+    """``(bytes, must_fail)``: a valid click file, or one broken in one drawn way."""
+    n = draw(st.integers(4, 12))
+    rows = [[f"u{k % 2}", f"i{draw(st.integers(0, 5))}", draw(st.sampled_from(["x", "y|z", "", "z"])), str(k % 2)] for k in range(n)]
+    header = ["user", "item", "tags", "label"]
+    how = draw(st.sampled_from(["none", "label", "width", "empty", "header", "binary", "truncate", "quote"]))
+    at = draw(st.integers(0, n - 1))
+    must_fail = True
+    if how == "none":
+        must_fail = False
+    elif how == "label":
+        rows[at][3] = draw(st.sampled_from(["2", "-1", "", "yes", "0.5", "nan"]))
+    elif how == "width":
+        rows[at] = rows[at] + ["extra"] if draw(st.booleans()) else rows[at][:2]
+    elif how == "empty":
+        rows[at][draw(st.sampled_from([0, 1]))] = ""
+    elif how == "header":
+        k = draw(st.integers(0, 3))
+        new = draw(st.sampled_from(["", "a b", "1", "user", "zip-code"]))
+        must_fail = new != header[k]
+        header[k] = new
+    lines = "\n".join(",".join(r) for r in [header] + rows) + "\n"
+    if how == "binary":
+        return draw(st.binary(min_size=1, max_size=80)), True
+    if how == "truncate":
+        return lines[: draw(st.integers(0, len(lines)))].encode(), False
+    if how == "quote":
+        return lines.replace(",", ',"', 1).encode(), False
+    return lines.encode(), must_fail
+
+
+@FUZZ
+@given(case=click_files())
+def test_own_click_file(case):
+    content, must_fail = case
+    with folder() as root:
+        file = root / "clicks.csv"
+        file.write_bytes(content)
+        outcome(lambda: load_ctr(file, test_size=0.34, validation=0.0), file, must_fail=must_fail)
 
 
 # --------------------------------------------------------------------------------------------
@@ -509,8 +570,9 @@ NCF_GOOD = {
 }
 FOUND = [
     # (loader, files written, the file the message must name)
-    (lambda p: load_ml1m(p, num_test_negatives=1), {"ratings.dat": "inf::1::1::0\n1::1::1::0\n2::2::1::0\n"}, "ratings.dat"),
-    (lambda p: load_ml1m(p, num_test_negatives=1), {"ratings.dat": "1e30::1::1::0\n1::1::1::0\n2::2::1::0\n"}, "ratings.dat"),
+    # (ids may be text since user ids like "inf" and "1e30" were found: the numbers moved to timestamps / ratings)
+    (lambda p: load_ml1m(p, num_test_negatives=1), {"ratings.dat": "1::1::1::inf\n1::2::1::0\n2::2::1::0\n"}, "ratings.dat"),
+    (lambda p: load_ml1m(p, num_test_negatives=1), {"ratings.dat": "1::1::1e400::0\n1::2::1::0\n2::2::1::0\n"}, "ratings.dat"),
     (lambda p: load_ml1m(p, num_test_negatives=1), {"ratings.dat": "1::1::1::0\n1::2::1::1\n"}, "ratings.dat"),
     (lambda p: load_ratings(p / "ratings.csv", num_test_negatives=1),
      {"ratings.csv": "u;i;r;t\n1;12;1;1\n3;3;3;4\n1;4;0;1;9\n"}, "ratings.csv"),
@@ -523,7 +585,7 @@ FOUND = [
     (lambda p: load_interactions(p / "log.tsv", target="buy"), {"log.tsv": "a\tb\tc\td\n"}, "log.tsv"),
     (lambda p: load_interactions(p / "log.csv", target="buy"), {"log.csv": b"1,2,buy,\xff\n"}, "log.csv"),
     (lambda p: load_interactions(p / "log.csv", target="buy", num_test_negatives=1),
-     {"log.csv": "1,1,buy,1\n1,2,buy,2\ninf,6,view,3\n"}, "log.csv"),
+     {"log.csv": "1,1,buy,1\n1,2,buy,2\n3,6,view,inf\n"}, "log.csv"),
     (lambda p: load_interactions(p / "log.csv", target="buy", num_test_negatives=1),
      {"log.csv": "1,1,buy,1\n1,2,buy,2\n"}, "log.csv"),
     (lambda p: load_ml1m_sequences(p, num_test_negatives=1), {"ratings.dat": "27::27::5::27\n41::41::5::41\n"}, "ratings.dat"),

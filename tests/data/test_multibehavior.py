@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from tfrec.data.multibehavior import load_mbgmn, load_synthetic_mb, safe_unpickle, sample_behavior_pairs
+from tfrec.data.multibehavior import load_interactions, load_mbgmn, load_synthetic_mb, safe_unpickle, sample_behavior_pairs
 from tfrec.errors import DataError
 
 
@@ -108,13 +108,80 @@ def test_interaction_log_holds_out_the_latest_target(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("\n".join(rows) + "\n")
     data = load_interactions(path, seed=0, target="buy", num_test_negatives=5)
-    assert data.behaviors == ("view", "cart", "buy")
+    assert data.behaviors == ("view", "cart", "buy") and all(type(b) is str for b in data.behaviors)
+    assert data.user_ids.tolist() == [10, 20, 30] and data.item_ids.tolist() == list(range(100, 140))
+    assert data.validation is None and "no user has 3" in data.info["validation"]  # 2 buys per user: no validation row
     assert data.test_users.tolist() == [0, 1, 2]
     assert data.test_items.tolist() == [11, 12, 13]  # items 111, 112, 113 (ids from 100 = 0)
     buy = data.matrices[-1].toarray()
     assert buy[0, 1] == 1 and buy[0, 11] == 0  # the earlier buy stays in training, the latest is held out
     with pytest.raises(DataError, match="target behavior 'click' does not occur; behaviors in the file: view, buy, cart"):
         load_interactions(path, target="click")
-    path.write_text("user,item,behavior\n1,2,buy\n1,x,buy\n")
-    with pytest.raises(DataError, match=r"log.csv, line 3"):
+    path.write_text("user,item,behavior,timestamp\n1,2,buy,1\n1,x,buy,soon\n")  # ids may be text, times not
+    with pytest.raises(DataError, match=r"log.csv, line 3: timestamp must be a finite number; got 'soon'"):
         load_interactions(path, target="buy")
+
+
+def _log(tmp_path, timestamps=True):
+    """Users "u1".."u4"; "u1" buys a, b, c, d at times 1..4 (and b again at 5); "u2" buys a, e;
+    everyone views items v0..v9."""
+    rows = [("u1", "a", "buy", 1), ("u1", "b", "buy", 2), ("u1", "c", "buy", 3), ("u1", "d", "buy", 4), ("u1", "b", "buy", 0),
+            ("u2", "a", "buy", 7), ("u2", "e", "buy", 8), ("u3", "c", "cart", 1), ("u4", "d", "buy", 2)]
+    rows += [(f"u{u}", f"v{k}", "view", k) for u in range(1, 5) for k in range(10)]
+    path = tmp_path / "log.tsv"
+    path.write_text("".join("\t".join(map(str, r if timestamps else r[:3])) + "\n" for r in rows))
+    return path
+
+
+def test_text_ids_and_a_validation_split(tmp_path):
+    data = load_interactions(_log(tmp_path), seed=2, target="buy", num_test_negatives=3)
+    assert data.user_ids.tolist() == ["u1", "u2", "u3", "u4"] and data.user_ids.dtype.kind == "U"
+    assert data.item_ids.tolist() == ["a", "b", "c", "d", "e"] + [f"v{k}" for k in range(10)]
+    raw = lambda users, items: dict(zip(data.user_ids[users].tolist(), data.item_ids[items].tolist()))  # noqa: E731
+    assert raw(data.test_users, data.test_items) == {"u1": "d", "u2": "e"}
+    assert raw(data.validation.users, data.validation.items) == {"u1": "c"}  # u2 has 2 buys: none
+    buy = data.matrices[-1].toarray()
+    assert sorted(data.item_ids[np.flatnonzero(buy[0])].tolist()) == ["a", "b"]
+    assert data.behaviors == ("cart", "view", "buy")  # first appearance, the target last
+    assert data.matrices[1].toarray()[0].sum() == 10  # other behaviors keep every row
+    for split_users, negatives, held in ((data.test_users, data.test_negatives, "c"),
+                                         (data.validation.users, data.validation.negatives, "d")):
+        for row, user in enumerate(split_users):
+            assert not buy[user, negatives[row]].any()
+            if user == 0:  # u1's other held-out item is never its negative
+                assert data.item_ids.tolist().index(held) not in negatives[row]
+    off = load_interactions(_log(tmp_path), seed=2, target="buy", num_test_negatives=3, validation=False)
+    assert off.validation is None and off.user_ids is not None and off.matrices[-1].toarray()[0].sum() == 3
+
+
+def test_without_timestamps_the_last_rows_are_held_out(tmp_path):
+    data = load_interactions(_log(tmp_path, timestamps=False), seed=0, target="buy", num_test_negatives=1)
+    raw = dict(zip(data.user_ids[data.validation.users].tolist(), data.item_ids[data.validation.items].tolist()))
+    # file order for u1: a, b, c, d, b -> test b (last row), validation d
+    assert dict(zip(data.user_ids[data.test_users].tolist(), data.item_ids[data.test_items].tolist()))["u1"] == "b"
+    assert raw == {"u1": "d"}
+
+
+def test_behaviors_that_do_not_exist_are_named(tmp_path, mb_dir):
+    path = _log(tmp_path)
+    with pytest.raises(DataError, match="behavior 'purchase' does not occur; behaviors in the file: buy, cart, view"):
+        load_interactions(path, target="buy", behaviors="cart,purchase")
+    with pytest.raises(DataError, match="names cart more than once"):
+        load_interactions(path, target="buy", behaviors="cart,cart")
+    with pytest.raises(DataError, match="trn_purchase: behavior 'purchase' not found; behaviors present: cart, buy"):
+        load_mbgmn(mb_dir, behaviors="cart,purchase")
+    with pytest.raises(DataError, match="names buy more than once"):
+        load_mbgmn(mb_dir, behaviors=["buy", "buy"])
+    with pytest.raises(DataError, match="names no behavior"):
+        load_mbgmn(mb_dir, behaviors=",")
+    assert load_mbgmn(mb_dir).user_ids is None  # pickles carry no raw ids
+
+
+def test_synthetic_validation_is_a_second_buy():
+    off = load_synthetic_mb(seed=1, num_users=30, num_items=100, num_test_negatives=10)
+    on = load_synthetic_mb(seed=1, num_users=30, num_items=100, num_test_negatives=10, validation=True)
+    np.testing.assert_array_equal(off.test_items, on.test_items)
+    assert not np.any(on.validation.items == on.test_items)
+    bought = off.matrices[-1].toarray()
+    assert np.all(bought[on.validation.users, on.validation.items] == 1)  # a training buy of the plain split
+    assert np.all(on.matrices[-1].toarray()[on.validation.users, on.validation.items] == 0)

@@ -8,13 +8,15 @@ import dataclasses
 import sys
 import types
 
+import numpy as np
 import pytest
 
 from tfrec.data import registry
 from tfrec.data.registry import DatasetSpec, get_dataset, list_datasets, load_dataset
 from tfrec.errors import DataError, UserError
 
-EXPECTED = {"synthetic", "ml-1m", "ml-100k", "ml-1m-ncf", "ratings", "synthetic-mb", "beibei", "tmall-mb", "diginetica", "tmall", "retailrocket"}
+EXPECTED = {"synthetic", "ml-1m", "ml-100k", "ml-1m-ncf", "ratings", "synthetic-mb", "beibei", "tmall-mb", "diginetica", "tmall",
+            "retailrocket", "sequences", "ctr", "interactions", "sessions"}
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +182,144 @@ def test_a_loader_shared_by_datasets_learns_the_dataset_name(fake_loader):
     assert load_dataset("named", seed=1) == "named-data"
     assert fake_loader == [(None, 1, {"name": "named"})]
 
+
+
+# --------------------------------------------------------------------------------------------
+# Options, names and provenance
+# --------------------------------------------------------------------------------------------
+def test_user_data_datasets_are_registered_with_their_tasks():
+    for name, task in (("ratings", "implicit"), ("interactions", "multi_behavior"), ("sequences", "sequences"),
+                       ("ctr", "ctr"), ("sessions", "sessions")):
+        spec = get_dataset(name)
+        assert spec.task == task and spec.user_data, name
+    for spec in list_datasets():
+        assert "shared/" not in spec.notes + spec.description, spec.name  # no path of this project
+
+
+def test_loader_defaults_and_validation_defaults():
+    assert registry.loader_defaults("ratings") == {"num_test_negatives": 99, "threshold": None, "validation": True}
+    assert registry.loader_defaults("ctr") == {"test_size": 0.15, "threshold": None, "validation": 0.1}
+    assert registry.loader_defaults("sessions")["test_days"] == 7.0
+    assert "name" not in registry.loader_defaults("diginetica")
+    own = {"ratings": True, "interactions": True, "sequences": True, "ctr": 0.1}
+    reference = {"ml-1m": False, "ml-100k": False, "ml-1m-seq": False, "ml-1m-ctr": 0.0, "synthetic": False,
+                 "synthetic-seq": False, "synthetic-mb": False, "synthetic-ctr": 0.0}
+    for name, expected in {**own, **reference}.items():
+        assert registry.loader_defaults(name)["validation"] == expected, name
+
+
+def test_misspelled_option_and_dataset_suggest_the_closest(tmp_path):
+    (tmp_path / "sessions.csv").write_text("1,a,1\n")
+    with pytest.raises(UserError, match=r"^unknown option 'test_dayz' for dataset 'sessions'; did you mean 'test_days'\? "
+                                        r"valid options: min_item_count, min_session_length, test_days, time_unit$"):
+        load_dataset("sessions", tmp_path, test_dayz=3)
+    with pytest.raises(UserError, match=r"unknown option 'bogus' for dataset 'synthetic'; valid options: "):
+        load_dataset("synthetic", bogus=1)
+    with pytest.raises(UserError, match=r"unknown dataset 'ml1m'; did you mean 'ml-1m'\? valid names: "):
+        get_dataset("ml1m")
+
+
+def _ratings_file(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [(u, i, 1 + (u + i) % 5, 10 * u + i) for u in range(4) for i in range(8) if (u + i) % 3]
+    path = folder / "ratings.csv"
+    path.write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def test_info_records_how_to_reload_exactly_this_data(tmp_path):
+    path = _ratings_file(tmp_path / "mine")
+    data = load_dataset("ratings", tmp_path / "mine", seed=7, num_test_negatives=2, progress=False)
+    assert data.info["loader"] == {
+        "name": "ratings", "path": str(path.resolve()), "seed": 7,
+        "options": {"num_test_negatives": 2, "threshold": None, "validation": True},
+    }
+    import json
+
+    json.dumps(data.info)  # JSON-able as a whole
+    loader = data.info["loader"]
+    again = load_dataset(loader["name"], loader["path"], seed=loader["seed"], progress=False, **loader["options"])
+    np.testing.assert_array_equal(again.test_negatives, data.test_negatives)
+    generated = load_dataset("synthetic-ctr", seed=1)
+    assert generated.info["loader"] == {"name": "synthetic-ctr", "path": None, "seed": 1,
+                                        "options": {"side_features": True, "test_size": 0.15, "validation": 0.0}}
+
+
+def assert_same(a, b, where="data"):
+    """Every field equal: arrays with their dtypes, sparse matrices, nested dataclasses and dicts."""
+    import dataclasses
+
+    import scipy.sparse as sp
+
+    assert type(a) is type(b), where
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.dtype != object and np.array_equal(a, b), where
+    elif sp.issparse(a):
+        assert a.shape == b.shape and (a != b).nnz == 0 and a.dtype == b.dtype, where
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for k, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{where}[{k}]")
+    else:
+        assert a == b, (where, a, b)
+
+
+USER_FILES = {
+    "sessions": ("sessions.csv", "".join(f"s{s},i{(s * 3 + k) % 7},{1_600_000_000 + 40_000 * s + k}\n"
+                                         for s in range(30) for k in range(2 + s % 3))),
+    "ratings": ("ratings.csv", "".join(f"u{u},m{(u * 5 + k) % 13},{1 + k % 5},{k}\n" for u in range(6) for k in range(6))),
+    "sequences": ("sequences.csv", "".join(f"u{u},m{(u * 5 + k) % 13},{k}\n" for u in range(6) for k in range(6))),
+    "interactions": ("interactions.csv", "".join(f"u{u},m{(u * 5 + k) % 13},{'buy' if k % 2 else 'view'},{k}\n"
+                                                 for u in range(6) for k in range(8))),
+    "ctr": ("clicks.csv", "user,item,label\n" + "".join(f"u{u},m{(u * 5 + k) % 13},{(u + k) % 2}\n"
+                                                        for u in range(6) for k in range(8))),
+}
+USER_OPTIONS = {"sessions": {"min_item_count": 1, "test_days": 1}, "ratings": {"num_test_negatives": 3},
+                "sequences": {"num_test_negatives": 3}, "interactions": {"target": "buy", "num_test_negatives": 3}, "ctr": {}}
+
+
+@pytest.mark.parametrize("name", sorted(USER_FILES))
+def test_the_loaded_data_does_not_depend_on_how_the_path_is_spelled(name, tmp_path, monkeypatch):
+    """The issue's item 8: a file, its folder, relative, absolute, with ~ or .. all load equal objects."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    file_name, text = USER_FILES[name]
+    (folder / file_name).write_text(text)
+    spellings = [folder / file_name, folder, "mine", f"mine/{file_name}", "./mine/", f"~/mine/{file_name}", "~/mine",
+                 tmp_path / "mine" / ".." / "mine" / file_name, "mine/../mine"]
+    loaded = [load_dataset(name, spelling, seed=3, progress=False, **USER_OPTIONS[name]) for spelling in spellings]
+    for spelling, data in zip(spellings[1:], loaded[1:]):
+        assert_same(loaded[0], data, f"{name} via {spelling}")
+    assert loaded[0].info["source"] == str(folder / file_name) == loaded[0].info["loader"]["path"]
+    assert loaded[0].info["split"]
+
+
+def test_a_reference_folder_is_resolved_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _ratings_file(tmp_path / "ml")
+    a = load_dataset("ml-1m", "ml", seed=1, num_test_negatives=2, progress=False)
+    b = load_dataset("ml-1m", tmp_path / "ml" / ".." / "ml", seed=1, num_test_negatives=2, progress=False)
+    assert_same(a, b)
+    assert a.info["loader"]["path"] == str(tmp_path / "ml")
+
+
+GENERATED = {"synthetic": {"num_users": 30, "num_items": 60, "interactions_per_user": 5, "num_test_negatives": 5},
+             "synthetic-seq": {"num_users": 20, "num_items": 30, "length": 6},
+             "synthetic-mb": {"num_users": 30, "num_items": 60, "num_test_negatives": 5},
+             "synthetic-sessions": {"num_train_sessions": 30, "num_test_sessions": 10}, "synthetic-ctr": {}}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_every_generated_dataset_says_its_source_and_split(name):
+    data = load_dataset(name, seed=2, **GENERATED[name])
+    assert data.info["source"] == "synthetic" and data.info["split"], data.info
+    assert data.info["loader"]["options"] == {**registry.loader_defaults(name), **GENERATED[name]}

@@ -70,3 +70,39 @@ def test_test_negatives_error_when_a_user_has_too_few_free_items():
     train = sp.csr_matrix(np.array([[1, 1, 0, 0, 0]], dtype=np.float32))
     with pytest.raises(UserError, match="user 0 has only 2"):
         sample_test_negatives(train, np.array([0]), np.array([2]), 3, np.random.default_rng(0))
+
+
+def test_leave_one_out_rows_against_a_loop_over_users():
+    from tfrec.data.sampling import leave_one_out_rows
+
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, 12, 200)
+    items = rng.integers(0, 6, 200)  # many repeats of (user, item)
+    order = np.lexsort((np.arange(200), rng.random(200), users))
+    test_rows, val_rows = leave_one_out_rows(users, items, order, 13, validation=True)
+    expected_test, expected_val = [], []
+    for user in range(13):  # the rule, one user at a time
+        mine = [r for r in order if users[r] == user]
+        if len(mine) > 1:
+            expected_test.append(mine[0])
+            others = [r for r in mine if items[r] != items[mine[0]]]
+            if len(set(items[mine])) >= 3:
+                expected_val.append(others[0])
+    assert test_rows.tolist() == expected_test and val_rows.tolist() == expected_val
+    plain, none = leave_one_out_rows(users, items, order, 13)
+    assert plain.tolist() == expected_test and none.size == 0
+
+
+def test_held_out_negatives_keep_both_held_out_items_apart():
+    from tfrec.data.sampling import held_out_negatives, sample_test_negatives
+
+    train = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0, 0, 0]], np.float32))
+    test = (np.array([0, 1]), np.array([2, 3]))
+    val = (np.array([0, 1]), np.array([3, 4]))
+    plain, none = held_out_negatives(train, test, None, 3, np.random.default_rng(5))
+    np.testing.assert_array_equal(plain, sample_test_negatives(train, *test, 3, np.random.default_rng(5)))
+    assert none is None
+    for seed in range(20):
+        t, v = held_out_negatives(train, test, val, 4, np.random.default_rng(seed))
+        assert not set(t[0]) & {0, 1, 2, 3} and not set(t[1]) & {2, 3, 4}  # train, test and validation items
+        assert not set(v[0]) & {0, 1, 2, 3} and not set(v[1]) & {2, 3, 4}

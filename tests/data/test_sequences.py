@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfrec.data.sequences import build_sequences, load_ml1m_sequences, load_synthetic_sequences
+from tfrec.data.registry import load_dataset
+from tfrec.data.sequences import build_sequences, load_ml1m_sequences, load_sequences, load_synthetic_sequences
 from tfrec.errors import DataError
 
 
@@ -54,13 +55,14 @@ def test_ml1m_loader_reads_ratings_dat_and_refuses_missing_timestamps(tmp_path):
     data = load_ml1m_sequences(tmp_path, maxlen=2, num_test_negatives=1)
     assert data.num_users == 2 and data.test_items.tolist() == [3, 4]  # items 10, 11, 12, 13 -> 1..4
     assert data.test_histories.tolist() == [[1, 2], [3, 1]]  # user 2 in time order: 12, 10, then 13
-    rated = load_ml1m_sequences(tmp_path, maxlen=2, num_test_negatives=1, min_rating=3)
+    rated = load_ml1m_sequences(tmp_path, maxlen=2, num_test_negatives=1, threshold=3)
     assert rated.test_users.tolist() == [0]  # user 2 keeps a single rating >= 3: nothing to test
     folder = tmp_path / "csv"
     folder.mkdir()
     (folder / "ratings.csv").write_text("user_id,item_id,rating\n1,2,5\n1,3,4\n")
-    with pytest.raises(DataError, match="ratings.csv has no timestamps"):
+    with pytest.raises(DataError, match="ratings.csv has no timestamps; AttRec's sequences need") as error:
         load_ml1m_sequences(folder)
+    assert "shared" not in str(error.value)  # no path of this project in a user's message
 
 
 def test_synthetic_sequences_have_short_term_structure():
@@ -68,3 +70,74 @@ def test_synthetic_sequences_have_short_term_structure():
     step = (data.train_items - data.train_histories[:, -1]) % data.num_items
     assert np.mean((step >= 1) & (step <= 3)) > 0.5  # most next items follow the previous one
     assert data.test_negatives.shape == (200, 101)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation split
+# --------------------------------------------------------------------------------------------
+def _rows():
+    """6 users with 2..7 items each (time order = listing order), items 1..12."""
+    users, items, times = [], [], []
+    for u in range(6):
+        for k in range(2 + u):
+            users.append(u), items.append(1 + (3 * u + 2 * k) % 12), times.append(k)
+    return np.array(users), np.array(items), np.array(times)
+
+
+def test_validation_split_is_the_second_last_item_with_ranked_negatives():
+    users, items, times = _rows()
+    off = build_sequences(users, items, times, maxlen=3, seed=4, num_test_negatives=5)
+    on = build_sequences(users, items, times, maxlen=3, seed=4, num_test_negatives=5, validation=True)
+    assert off.validation is None
+    for name in ("train_negatives", "val_negatives", "test_negatives", "train_histories", "test_items"):
+        np.testing.assert_array_equal(getattr(off, name), getattr(on, name))  # drawn last: nothing else moves
+    held = on.validation
+    np.testing.assert_array_equal(held.users, on.val_users)
+    np.testing.assert_array_equal(held.items, on.val_items)
+    np.testing.assert_array_equal(held.histories, on.val_histories)
+    assert held.negatives.shape == (len(on.val_users), 5) and held.negatives.dtype == np.int32
+    # by hand: users with 3+ items have a validation row, the item before their last
+    expected = {u: items[users == u][-2] for u in range(6) if (users == u).sum() >= 3}
+    got = dict(zip(held.users.tolist(), on.item_ids[held.items - 1].tolist()))
+    assert got == expected
+    owned = on.user_items.toarray()
+    assert np.all(owned[held.users[:, None], held.negatives] == 0) and held.negatives.min() >= 1
+    np.testing.assert_array_equal(held.candidates()[:, 0], held.items)
+
+
+# --------------------------------------------------------------------------------------------
+# The `sequences` dataset: a user's own file
+# --------------------------------------------------------------------------------------------
+def test_own_sequences_with_text_ids_and_a_threshold(tmp_path):
+    path = tmp_path / "clicks.tsv"
+    rows = ["ann\tb\t5\t3", "ann\ta\t4\t1", "ann\tc\t1\t2", "ann\td\t5\t4", "ann\te\t4\t5", "ben\ta\t5\t9", "ben\tz\t4\t8"]
+    path.write_text("user\titem\trating\ttime\n" + "\n".join(rows) + "\n")
+    data = load_sequences(path, maxlen=2, num_test_negatives=1)
+    assert data.user_ids.tolist() == ["ann", "ben"] and data.item_ids.tolist() == ["a", "b", "c", "d", "e", "z"]
+    assert data.item_ids.dtype.kind == "U"
+    # ann in time order: a, c, b, d, e -> test e, validation d; ben: z, a -> test a
+    assert data.item_ids[data.test_items - 1].tolist() == ["e", "a"]
+    assert data.item_ids[data.validation.items - 1].tolist() == ["d"]  # validation on by default
+    rated = load_sequences(path, maxlen=2, num_test_negatives=1, threshold=4)  # ann loses c
+    assert rated.item_ids[rated.test_histories[0] - 1].tolist() == ["b", "d"]
+    assert rated.num_items == 5
+    with pytest.raises(DataError, match="--set threshold must be a number; got 'high'"):
+        load_sequences(path, threshold="high")
+
+
+def test_own_sequences_layouts_and_folder(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "sequences.csv").write_text("1,10,3\n1,11,1\n1,12,2\n2,10,1\n2,13,2\n")  # user,item,timestamp
+    data = load_dataset("sequences", folder, maxlen=2, num_test_negatives=1, progress=False)
+    assert data.name == "sequences" and data.item_ids[data.test_items - 1].tolist() == [10, 13]
+    assert data.item_ids.dtype == np.int64
+    (folder / "sequences.csv").write_text("user,item,rating\n1,10,3\n1,11,1\n")  # a rating, no time
+    with pytest.raises(DataError, match="sequences.csv has no timestamps"):
+        load_sequences(folder)
+    (folder / "sequences.csv").write_text("1,10\n1,11\n")
+    with pytest.raises(DataError, match="no timestamps"):
+        load_sequences(folder)
+    (folder / "ratings.csv").write_text("1,10,3\n")
+    with pytest.raises(DataError, match="expected exactly one sequences.csv / ratings.csv.*found ratings.csv, sequences.csv"):
+        load_sequences(folder)

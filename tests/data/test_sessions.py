@@ -290,13 +290,19 @@ def test_session_log_recipe_by_hand(tmp_path):
     # dropped: session 3 (one click), item 50 (one click left), session 9 (one click); item 70 is
     # unseen in training so session 8 shrinks to one click and goes; session 6 ends exactly at
     # the cut (latest end - 1 day) and trains. Items renumbered 10->1, 20->2, 30->3, 60->4.
-    assert data.num_items == 4 and data.item_ids.tolist() == ["10", "20", "30", "60"]
+    assert data.num_items == 4 and data.item_ids.tolist() == [10, 20, 30, 60]  # integer ids stay int64
+    assert data.item_ids.dtype == np.int64
     assert data.all_train_seq.to_lists() == [[1, 2, 3], [1, 2], [1, 3], [4, 4], [1, 3]]
     assert data.train.to_lists() == [[1, 2], [1], [1], [1], [4], [1]]
     assert data.train_targets.tolist() == [3, 2, 2, 3, 4, 3]
     assert data.test.to_lists() == [[3]] and data.test_targets.tolist() == [2]
     assert data.info["num_raw_sessions"] == 9 and data.info["num_test_sessions"] == 1
     assert data.info["split_time"] == T + 500 - DAY
+    from datetime import datetime, timezone
+
+    assert data.info["split_date"] == datetime.fromtimestamp(T + 500 - DAY, tz=timezone.utc).isoformat()
+    assert (data.info["num_train"], data.info["num_test"]) == (6, 1) and data.info["num_train_sessions"] == 5
+    assert data.info["split"].startswith("sessions ending after " + data.info["split_date"])
     # the same log as TSV without a header, in a folder, with ISO dates
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -353,3 +359,15 @@ def test_session_log_missing_file_and_nothing_left(tmp_path):
         load_session_log(file, test_days=100, min_item_count=2)
     with pytest.raises(DataError, match=r"few\.csv: no test session is left"):
         load_session_log(file, test_days=0, min_item_count=2)
+
+
+def test_session_item_ids_are_text_or_int64_never_object(tmp_path):
+    file = tmp_path / "sessions.csv"
+    rows = [(s, item, 100 * s + k) for s in range(6) for k, item in enumerate(("b7", "a1", "b7"))]
+    file.write_text("".join(f"{s},{i},{t}\n" for s, i, t in rows))
+    data = load_session_log(file, min_item_count=1, test_days=100 / 86_400)
+    assert data.item_ids.dtype.kind == "U" and data.item_ids.tolist() == ["b7", "a1"]  # first appearance
+    np.save(tmp_path / "items.npy", data.item_ids, allow_pickle=False)
+    file.write_text("".join(f"{s},{i},{t}\n" for s, i, t in [(1, "7", 1), (1, "007", 2), (2, "7", 3), (2, "007", 4)]))
+    data = load_session_log(file, min_item_count=1, test_days=0.5 / 86_400)
+    assert data.item_ids.tolist() == ["7", "007"]  # two labels that spell the same number stay text

@@ -215,10 +215,10 @@ def test_served_scores_equal_keras_without_tfrec(tiny, tmp_path):
         import tensorflow as tf
         served = tf.saved_model.load({str(out)!r})
         rows = {rows!r}
-        args = {{k: tf.constant(v, tf.int32) for k, v in rows.items()}}
+        args = {{k: tf.constant(v, tf.int64) for k, v in rows.items()}}  # the catalogue's id dtype
         print(json.dumps({{
-            "call": served.score(**args)["probability"].numpy().tolist(),
-            "signature": served.signatures["score"](**args)["probability"].numpy().tolist(),
+            "call": served.score(**args)["score"].numpy().tolist(),
+            "signature": served.signatures["score"](**args)["score"].numpy().tolist(),
             "tfrec_imported": any(m == "tfrec" or m.startswith("tfrec.") for m in sys.modules),
         }}))
         """

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from tfrec.data.sampling import sample_negatives, sample_test_negatives
-from tfrec.data.types import MultiBehavior
+from tfrec.data.sampling import held_out_negatives, leave_one_out_rows, pair_matrix, sample_negatives, sample_test_negatives
+from tfrec.data.types import MultiBehavior, RankingSplit
 from tfrec.errors import DataError, naming
 
 _ALLOWED = {
@@ -79,12 +79,25 @@ def _binary_csr(matrix, path: Path) -> sp.csr_matrix:
     return binary
 
 
-def _parse_behaviors(behaviors) -> list[str] | None:
+def _parse_behaviors(behaviors, source) -> list[str] | None:
+    """``behaviors`` (``"cart,buy"`` or a list) as a list; ``None`` stays ``None`` (the default).
+
+    Raises:
+        DataError: no behavior named, or one named twice.
+    """
     if behaviors is None:
         return None
     if isinstance(behaviors, str):
-        behaviors = [b.strip() for b in behaviors.split(",") if b.strip()]
-    return list(behaviors)
+        behaviors = behaviors.split(",")
+    if not isinstance(behaviors, (list, tuple)) or not all(isinstance(b, str) for b in behaviors):
+        raise DataError(f"{source}: --set behaviors must be names like cart,buy; got {behaviors!r}")
+    names = [b.strip() for b in behaviors if b.strip()]
+    if not names:
+        raise DataError(f"{source}: --set behaviors={','.join(behaviors)!s} names no behavior")
+    repeated = sorted({b for b in names if names.count(b) > 1})
+    if repeated:
+        raise DataError(f"{source}: --set behaviors names {', '.join(repeated)} more than once")
+    return names
 
 
 def load_mbgmn(
@@ -114,8 +127,8 @@ def load_mbgmn(
     """
     path = Path(path)
     present = [b for b in all_behaviors if (path / f"trn_{b}").exists()]
-    chosen = _parse_behaviors(behaviors)
-    if not chosen:
+    chosen = _parse_behaviors(behaviors, path)
+    if chosen is None:
         if not present:
             raise DataError(f"{path}: no trn_<behavior> files found; expected some of {', '.join('trn_' + b for b in all_behaviors)}")
         if all_behaviors[-1] not in present:  # tst_int holds held-out items of the target behavior
@@ -125,10 +138,12 @@ def load_mbgmn(
                 f"with --set behaviors=..., the last one as the target"
             )
         chosen = present
+    others = sorted(p.name[4:] for p in path.glob("trn_*") if p.is_file() and p.name[4:] not in all_behaviors)
     for behavior in chosen:
         if not (path / f"trn_{behavior}").exists():
             raise DataError(
-                f"{path / ('trn_' + behavior)}: behavior {behavior!r} not found; present: {', '.join(present) or 'none'}"
+                f"{path / ('trn_' + behavior)}: behavior {behavior!r} not found; behaviors present: "
+                f"{', '.join(present + others) or 'none'}"
             )
     matrices = []
     for behavior in chosen:
@@ -167,7 +182,7 @@ def load_mbgmn(
         test_users=test_users,
         test_items=test_items,
         test_negatives=negatives,
-        info={"source": str(path), "behaviors": chosen},
+        info={"source": str(path), "behaviors": chosen, "split": "the MB-GMN files' tst_int (one held-out target item per user)"},
     )
 
 
@@ -186,84 +201,71 @@ def load_tmall_mb(path: Path, *, seed: int = 0, behaviors=None, num_test_negativ
     )
 
 
+INTERACTION_LAYOUTS = {3: ("user", "item", "behavior"), 4: ("user", "item", "behavior", "timestamp")}
+
+
 def load_interactions(
-    path: Path, *, seed: int = 0, target: str | None = None, behaviors=None, num_test_negatives: int = 99
+    path: Path,
+    *,
+    seed: int = 0,
+    target: str | None = None,
+    behaviors=None,
+    num_test_negatives: int = 99,
+    validation: bool = True,
 ) -> MultiBehavior:
     """A user's interaction log: CSV/TSV rows ``user,item,behavior[,timestamp]`` (header or not).
 
-    Users and items are re-indexed by sorted original id. Behaviors are ``behaviors`` in that
-    order (target last) if given, else in order of first appearance with ``target`` moved last.
-    Each user's latest ``target`` interaction (largest timestamp; the last such row in the file
-    without timestamps; the first row among equal timestamps) is held out from the target matrix
-    only; a user with a single target interaction keeps it and has no test item.
+    Users and items may be any text ids (int64 when all are integers) and are re-indexed in
+    sorted order of their ids (kept in ``user_ids`` / ``item_ids``). Behaviors are ``behaviors``
+    in that order (target last) if given, else in order of first appearance with ``target``
+    moved last. Each user's latest ``target`` interaction (largest timestamp; the last such row
+    in the file without timestamps; the first row among equal timestamps) is held out from the
+    target matrix only; a user with a single target interaction keeps it and has no test item.
+    With ``validation`` (default on) the user's second-latest target item is held out too and
+    becomes ``validation`` (users with fewer than 3 distinct target items keep theirs; ``None``
+    when no user has 3).
+
+    Args:
+        path: the file, or a folder holding exactly one ``interactions.*`` file.
+        seed: seeds the negatives (test first, then validation).
+        target: the target behavior (``--set target=buy``), required.
+        behaviors: behaviors to use (list or ``"view,cart,buy"``), default all of the file's.
+        num_test_negatives: sampled negatives per test / validation user (99).
+        validation: hold out a validation split (default ``True``).
 
     Raises:
         DataError: a malformed row (file and line), a missing ``--set target=...``, or a target or
-            behavior that does not occur in the file.
+            behavior that does not occur in the file (the message lists those present).
     """
-    import pandas as pd
+    from tfrec.data.movielens import check_flag, find_user_file, ids_of, read_table
 
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.name.startswith("interactions."))
-        if len(files) != 1:
-            raise DataError(f"{path}: expected exactly one interactions.csv / interactions.tsv file")
-        path = files[0]
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error})") from None
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise DataError(f"{path}: the file is empty; expected rows of user,item,behavior[,timestamp]")
-    first = next(i for i, line in enumerate(lines) if line.strip())
-    sep = "\t" if "\t" in lines[first] else ","
-    fields = lines[first].split(sep)
-    header = not fields[0].strip().lstrip("-").isdigit()
-    try:
-        frame = pd.read_csv(path, sep=sep, header=None, skiprows=first + int(header), dtype=str, skip_blank_lines=True)
-    except pd.errors.ParserError as error:
-        raise DataError(f"{path}: {error}") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: no rows after the header; expected user,item,behavior[,timestamp]") from None
-    if frame.shape[1] not in (3, 4):
-        raise DataError(f"{path}: expected 3 or 4 fields (user,item,behavior[,timestamp]); got {frame.shape[1]}")
-    numeric = [0, 1] + ([3] if frame.shape[1] == 4 else [])
-    values = frame[numeric].apply(pd.to_numeric, errors="coerce")
-    ids = values[[0, 1]]
-    not_int64 = ((ids != np.floor(ids)) | ~(ids.abs() < 2.0**63)).any(axis=1).to_numpy()  # 1.5, inf, 1e30
-    bad = values.isna().any(axis=1).to_numpy() | frame[2].isna().to_numpy() | not_int64
-    if bad.any():
-        data_lines = [i for i in range(first + int(header), len(lines)) if lines[i].strip()]
-        line = data_lines[int(np.flatnonzero(bad)[0])] + 1
-        raise DataError(f"{path}, line {line}: expected user,item,behavior[,timestamp] with numeric ids; got {lines[line - 1]!r}")
-    found = list(dict.fromkeys(frame[2].str.strip()))
+    validation = check_flag(validation, "validation")
+    path = find_user_file(Path(path).expanduser(), ("interactions",), "user,item,behavior[,timestamp] rows")
+    frame = read_table(path, INTERACTION_LAYOUTS, numeric=("timestamp",), what="user,item,behavior[,timestamp]")
+    behavior = frame["behavior"].to_numpy(dtype=str)
+    found = list(dict.fromkeys(behavior.tolist()))
     if target is None:
         raise DataError(f"{path}: name the target behavior with --set target=NAME (behaviors in the file: {', '.join(found)})")
     if target not in found:
         raise DataError(f"{path}: target behavior {target!r} does not occur; behaviors in the file: {', '.join(found)}")
-    chosen = _parse_behaviors(behaviors) or [b for b in found if b != target] + [target]
+    chosen = _parse_behaviors(behaviors, path)
+    chosen = [b for b in found if b != target] + [target] if chosen is None else chosen
     if chosen[-1] != target:
         chosen = [b for b in chosen if b != target] + [target]
-    for behavior in chosen:
-        if behavior not in found:
-            raise DataError(f"{path}: behavior {behavior!r} does not occur; behaviors in the file: {', '.join(found)}")
-    user_ids, users = np.unique(values[0].to_numpy(np.int64), return_inverse=True)
-    item_ids, items = np.unique(values[1].to_numpy(np.int64), return_inverse=True)
-    behavior = frame[2].str.strip().to_numpy()
-    times = values[3].to_numpy() if 3 in values else np.arange(len(frame), dtype=np.float64)
-    is_target = behavior == target
-    rows = np.flatnonzero(is_target)
-    order = rows[np.lexsort((rows, -times[rows], users[rows]))]  # per user: latest first, then file order
-    first_of_user = np.ones(order.size, dtype=bool)
-    first_of_user[1:] = users[order][1:] != users[order][:-1]
-    counts = np.bincount(users[rows], minlength=len(user_ids))
-    held = order[first_of_user & (counts[users[order]] > 1)]
+    for name in chosen:
+        if name not in found:
+            raise DataError(f"{path}: behavior {name!r} does not occur; behaviors in the file: {', '.join(found)}")
+    user_ids, users = np.unique(ids_of(frame, "user"), return_inverse=True)
+    item_ids, items = np.unique(ids_of(frame, "item"), return_inverse=True)
+    times = frame["timestamp"].to_numpy() if "timestamp" in frame.columns else np.arange(len(frame), dtype=np.float64)
+    rows = np.flatnonzero(behavior == target)
+    order = np.lexsort((rows, -times[rows], users[rows]))  # per user: latest first, then file order
+    shape = (len(user_ids), len(item_ids))
+    test_at, val_at = leave_one_out_rows(users[rows], items[rows], order, shape[0], validation=validation)
+    held, held_val = rows[test_at], rows[val_at]
     keep = np.ones(len(frame), dtype=bool)
     keep[held] = False
-    shape = (len(user_ids), len(item_ids))
+    keep[held_val] = False
     matrices = []
     for name in chosen:
         mask = (behavior == name) & keep
@@ -271,15 +273,20 @@ def load_interactions(
         matrix.data[:] = 1.0
         matrices.append(matrix)
     test_users, test_items = users[held].astype(np.int64), items[held].astype(np.int64)
-    sort = np.argsort(test_users)
-    test_users, test_items = test_users[sort], test_items[sort]
+    val_users, val_items = users[held_val].astype(np.int64), items[held_val].astype(np.int64)
+    removed = np.concatenate([held, held_val])
     train_target = matrices[-1] - matrices[-1].multiply(
-        sp.csr_matrix((np.ones(test_users.size, np.float32), (test_users, test_items)), shape=shape)
+        sp.csr_matrix((np.ones(removed.size, np.float32), (users[removed], items[removed])), shape=shape)
     )
     train_target.eliminate_zeros()
     matrices[-1] = train_target.tocsr()
     with naming(path):  # too few free items for the negatives: name the file
-        negatives = sample_test_negatives(matrices[-1], test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+        negatives, val_negatives = held_out_negatives(
+            matrices[-1], (test_users, test_items), (val_users, val_items) if validation else None,
+            num_test_negatives, np.random.default_rng(seed),
+        )
+    split = "leave-latest-target-out" + (", the second-latest target item validation" if validation and held_val.size else "")
+    extra = {"validation": "none: no user has 3 or more distinct target items"} if validation and not held_val.size else {}
     return MultiBehavior(
         name="interactions",
         num_users=shape[0],
@@ -289,7 +296,11 @@ def load_interactions(
         test_users=test_users,
         test_items=test_items,
         test_negatives=negatives,
-        info={"source": str(path), "target": target, "split": "leave-latest-target-out"},
+        info={"source": str(path), "target": target, "split": split, "num_rows": len(frame),
+              "timestamps": "timestamp" in frame.columns, **extra},
+        user_ids=user_ids,
+        item_ids=item_ids,
+        validation=RankingSplit(val_users, val_items, val_negatives) if validation and held_val.size else None,
     )
 
 
@@ -305,14 +316,22 @@ def load_synthetic_mb(
     latent_dim: int = 8,
     sharpness: float = 2.0,
     num_test_negatives: int = 99,
+    validation: bool = False,
 ) -> MultiBehavior:
     """Nested synthetic behaviors ``pv >= cart >= buy`` with planted latent structure.
 
     Each user views ``views_per_user`` items drawn by ``softmax(affinity)`` (Gumbel-top-k),
     carts the ``carts_per_user`` viewed items of highest (noisy) affinity and buys the
     ``buys_per_user`` carted ones of highest affinity; one random buy per user is held out.
+    ``validation`` (default off) holds out a second random buy per user as the validation
+    split (drawn from its own generator, so the test buys stay the same; needs 3 buys per user).
     """
+    from tfrec.data.movielens import check_flag
     from tfrec.data.synthetic import planted_affinity
+
+    validation = check_flag(validation, "validation")
+    if validation and buys_per_user < 3:
+        raise DataError(f"synthetic-mb: validation needs buys_per_user >= 3 (one test, one validation, one to train); got {buys_per_user}")
 
     affinity = planted_affinity(seed, num_users, num_items, latent_dim, sharpness, 1.0)
     rng = np.random.default_rng([seed, 3])
@@ -320,8 +339,8 @@ def load_synthetic_mb(
     noisy = np.take_along_axis(affinity, views, axis=1) + rng.gumbel(size=views.shape)
     carts = np.take_along_axis(views, np.argsort(-noisy, axis=1)[:, :carts_per_user], axis=1)
     buys = carts[:, :buys_per_user]  # carts are sorted by noisy affinity: the best ones are bought
-    held = rng.integers(0, buys_per_user, num_users)
-    test_items = buys[np.arange(num_users), held]
+    held_at = rng.integers(0, buys_per_user, num_users)
+    test_items = buys[np.arange(num_users), held_at]
 
     def matrix(items):
         rows = np.repeat(np.arange(num_users), items.shape[1])
@@ -329,9 +348,16 @@ def load_synthetic_mb(
 
     buy = matrix(buys)
     buy[np.arange(num_users), test_items] = 0
-    buy.eliminate_zeros()
     test_users = np.arange(num_users, dtype=np.int64)
-    negatives = sample_test_negatives(buy, test_users, test_items, num_test_negatives, np.random.default_rng(seed))
+    held = None
+    if validation:  # another of the user's buys, from a generator of its own
+        other = (held_at + np.random.default_rng([seed, 4]).integers(1, buys_per_user, num_users)) % buys_per_user
+        held = (test_users, buys[np.arange(num_users), other].astype(np.int64))
+        buy = (buy - buy.multiply(pair_matrix(*held, buy.shape))).tocsr()
+    buy.eliminate_zeros()
+    negatives, val_negatives = held_out_negatives(
+        buy, (test_users, test_items), held, num_test_negatives, np.random.default_rng(seed)
+    )
     return MultiBehavior(
         name="synthetic-mb",
         num_users=num_users,
@@ -341,7 +367,9 @@ def load_synthetic_mb(
         test_users=test_users,
         test_items=test_items.astype(np.int64),
         test_negatives=negatives,
-        info={"source": "synthetic", "seed": seed},
+        info={"source": "synthetic", "seed": seed,
+              "split": "one random buy per user held out" + (", a second one as validation" if validation else "")},
+        validation=RankingSplit(*held, val_negatives) if validation else None,
     )
 
 

@@ -6,8 +6,14 @@ imported only when the dataset is loaded, so importing this module (``tfrec data
 never imports TensorFlow or any loader.
 
 A loader has the signature ``loader(path: Path | None, *, seed: int, **options) -> task data``;
-``path`` is the folder holding the files (or the user's file for ``ratings``), or ``None`` for a
-generated dataset.
+``path`` is the resolved folder holding the files (or, for a user's own data, the file or its
+folder), or ``None`` for a generated dataset. Every option is keyword-only with its default in the
+signature (:func:`loader_defaults`); :func:`load_dataset` refuses unknown options and records the
+effective ones in the data's ``info["loader"]``.
+
+Validation splits: the loaders of a user's own data (``ratings``, ``interactions``, ``sequences``,
+``ctr``) hold one out by default (``validation=True`` / ``0.1``); the reference and synthetic
+datasets do not (``False`` / ``0.0``), so their protocols load the same arrays as before.
 """
 
 from __future__ import annotations
@@ -167,7 +173,9 @@ _SPECS: tuple[DatasetSpec, ...] = (
         files=(),
         required=(),
         loader="tfrec.data.movielens:load_ratings",
-        notes="a CSV/TSV file of user,item[,rating[,timestamp]] rows, or a folder holding one",
+        notes="a CSV/TSV file of user,item[,rating[,timestamp]] rows, or a folder holding one ratings.* file; ids "
+        "may be any text; without timestamps the held-out items are drawn at random (seeded); the second-latest "
+        "item is the validation target (--set validation=false for none); --set threshold=N keeps ratings >= N",
         user_data=True,
     ),
     DatasetSpec(
@@ -190,7 +198,19 @@ _SPECS: tuple[DatasetSpec, ...] = (
         loader="tfrec.data.sequences:load_ml1m_sequences",
         homepage="https://grouplens.org/datasets/movielens/1m/",
         notes="needs timestamps: ratings.dat (UserID::MovieID::Rating::Timestamp) or a ratings.csv with a "
-        "timestamp column; shared/data/ml-1m-half has users 1-2999 with timestamps",
+        "timestamp column",
+    ),
+    DatasetSpec(
+        name="sequences",
+        task="sequences",
+        description="your own time-stamped interactions (CSV/TSV user,item[,rating],timestamp) as AttRec sequences",
+        files=(),
+        required=(),
+        loader="tfrec.data.sequences:load_sequences",
+        notes="a file, or a folder holding one sequences.* or ratings.* file; ids may be any text; per user in time "
+        "order the last item is the test target, the second last the validation target (--set validation=false "
+        "for none); --set threshold=N keeps ratings >= N",
+        user_data=True,
     ),
     DatasetSpec(
         name="synthetic-mb",
@@ -208,7 +228,8 @@ _SPECS: tuple[DatasetSpec, ...] = (
         files=(),
         required=(),
         loader="tfrec.data.multibehavior:load_interactions",
-        notes="the latest target interaction of each user is held out; a file, or a folder holding one interactions.csv",
+        notes="the latest target interaction of each user is held out, the second latest is the validation target "
+        "(--set validation=false for none); ids may be any text; a file, or a folder holding one interactions.* file",
         user_data=True,
     ),
     DatasetSpec(
@@ -291,6 +312,19 @@ _SPECS: tuple[DatasetSpec, ...] = (
         notes="a local --data-dir needs ratings.dat or ratings.csv (user_id,item_id,rating; no timestamps needed); "
         "--set side_features=true also reads users.dat and movies.dat; --set threshold=N changes the click rule",
     ),
+    DatasetSpec(
+        name="ctr",
+        task="ctr",
+        description="your own click data (CSV/TSV with a header: label or rating, then categorical columns)",
+        files=(),
+        required=(),
+        loader="tfrec.data.ctr:load_ctr",
+        notes="a file, or a folder holding one clicks.* file, WITH a header row; a label column of 0/1 (or a rating "
+        "column with --set threshold=N); every other column a categorical field of any text or ints, a|b values "
+        "multi-hot; user/user_id and item/item_id columns become the user_id and item_id fields; a random 15% of "
+        "each user's rows as test (--set test_size=...), 10% of the rest as validation (--set validation=...)",
+        user_data=True,
+    ),
     _cotrec(
         "diginetica", "Diginetica", "RecoHut-Datasets/diginetica", "v2",
         ("36b70a2d734695c8bf9a90682c9626b3cf129c5f", "9d2fef4f14f92a3289bd6a672955f1c454d3d73c", "fe1c961c48b5fe0d082493d37045393b52b1f114"),
@@ -334,8 +368,16 @@ def get_dataset(name: str) -> DatasetSpec:
     """
     try:
         return _REGISTRY[name]
-    except KeyError:
-        raise UserError(f"unknown dataset {name!r}; valid names: {', '.join(_REGISTRY)}") from None
+    except (KeyError, TypeError):
+        raise UserError(f"unknown dataset {name!r};{_did_you_mean(name, _REGISTRY)} valid names: {', '.join(_REGISTRY)}") from None
+
+
+def _did_you_mean(name, choices) -> str:
+    """`` did you mean 'x'?`` for the closest of ``choices`` (``difflib``), or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    return f" did you mean {close[0]!r}?" if close else ""
 
 
 def _import_loader(spec: DatasetSpec):
@@ -355,12 +397,40 @@ def _import_loader(spec: DatasetSpec):
     return loader
 
 
-def loader_options(name: str) -> set[str]:
-    """Keyword options the dataset's loader accepts (besides ``seed``), e.g. ``{"behaviors"}``."""
+def _parameters(name: str):
     import inspect
 
-    parameters = inspect.signature(_import_loader(get_dataset(name))).parameters.values()
-    return {p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.name != "seed"}
+    return inspect.signature(_import_loader(get_dataset(name))).parameters.values()
+
+
+def loader_options(name: str) -> set[str]:
+    """Keyword options the dataset's loader accepts (besides ``seed``), e.g. ``{"behaviors"}``."""
+    return {p.name for p in _parameters(name) if p.kind == p.KEYWORD_ONLY and p.name != "seed"}
+
+
+def loader_defaults(name: str) -> dict[str, Any]:
+    """``{option: default}`` of every option of the dataset's loader, in signature order
+    (without ``seed`` and the ``name`` the registry fills in for shared loaders), e.g.
+    ``{"num_test_negatives": 99, "threshold": None, "validation": True}`` for ``ratings``."""
+    return {
+        p.name: _jsonable(p.default) for p in _parameters(name)
+        if p.kind == p.KEYWORD_ONLY and p.name not in ("seed", "name") and p.default is not p.empty
+    }
+
+
+def _jsonable(value):
+    """Options as JSON values: tuples as lists, numpy scalars as numbers, paths as text."""
+    import numpy as np
+
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
 
 
 def load_dataset(
@@ -373,22 +443,33 @@ def load_dataset(
 ) -> Any:
     """Load a registered dataset as task data, downloading its files first if needed.
 
+    The returned object's ``info["loader"]`` records how to load exactly this data again:
+    ``{"name", "path", "seed", "options"}`` with ``path`` the resolved absolute file or folder
+    (for a user's own data given as a folder, the one file the loader read in it; ``None`` for
+    the download cache and generated data) and ``options`` every loader option with its
+    effective value, defaults included (JSON values). Loaders see the resolved path, so
+    ``info["source"]`` is the same however ``data_dir`` is spelled (relative, absolute, ``~``,
+    ``..``, a file or its folder).
+
     Args:
         name: registry key (see :func:`list_datasets`).
-        data_dir: a local folder with the dataset's files (for ``ratings``, also a single file)
-            to use instead of the download cache; ``None`` downloads into / reads from the cache.
+        data_dir: a local folder with the dataset's files (for a user's own data, also a single
+            file) to use instead of the download cache; ``None`` downloads into / reads from the
+            cache.
         seed: random seed passed to the loader (test splits, negative sampling, generation).
         progress: show download progress bars.
-        **options: loader-specific options, passed through.
+        **options: loader-specific options (:func:`loader_defaults` lists them).
 
     Returns:
         The loader's task data (e.g. :class:`tfrec.data.types.ImplicitFeedback`).
 
     Raises:
-        UserError: unknown dataset, a loader that is not implemented yet, or a ``data_dir`` given
-            for a generated dataset.
+        UserError: unknown dataset or option (the message suggests the closest name), a loader
+            that is not implemented yet, or a ``data_dir`` given for a generated dataset.
         DataError: files are missing, cannot be downloaded, or fail verification.
     """
+    import inspect
+
     from tfrec.data.download import ensure_files
 
     spec = get_dataset(name)
@@ -399,8 +480,31 @@ def load_dataset(
     if data_dir is not None or spec.user_data:  # local files: cheap checks, nothing downloaded
         path = ensure_files(spec, data_dir, progress=progress)
     loader = _import_loader(spec)  # before any download: fail fast if it does not exist yet
+    parameters = inspect.signature(loader).parameters.values()
+    accepted = loader_options(spec.name)
+    if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+        for key in options:
+            if key not in accepted:
+                valid = sorted(accepted - {"name"})
+                raise UserError(
+                    f"unknown option {key!r} for dataset {spec.name!r};{_did_you_mean(key, valid)} "
+                    f"valid options: {', '.join(valid) or 'none'}"
+                )
     if path is None and not generated:
         path = ensure_files(spec, None, progress=progress)
-    if "name" in loader_options(spec.name) and "name" not in options:  # shared loaders (COTREC's
+    if path is not None:
+        path = Path(path).expanduser().resolve()
+    if "name" in accepted and "name" not in options:  # shared loaders (COTREC's
         options = {**options, "name": spec.name}  # three datasets) learn which dataset they read
-    return loader(path, seed=seed, **options)
+    data = loader(path, seed=seed, **options)
+    info = getattr(data, "info", None)
+    if isinstance(info, dict):
+        effective = {**loader_defaults(spec.name), **{k: _jsonable(v) for k, v in options.items() if k != "name"}}
+        where = None
+        if data_dir is not None:
+            where = str(path)
+            source = Path(str(info.get("source", "")))
+            if spec.user_data and source.is_absolute() and source.is_file():
+                where = str(source)  # the file read, whether the file or its folder was named
+        info["loader"] = {"name": spec.name, "path": where, "seed": seed, "options": effective}
+    return data

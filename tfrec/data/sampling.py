@@ -10,9 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from tfrec.errors import DataError
-
-from tfrec.errors import UserError
+from tfrec.errors import DataError, UserError
 
 
 def _positive_keys(train: sp.csr_matrix) -> np.ndarray:
@@ -162,3 +160,93 @@ def sample_test_negatives(
         r, c = np.nonzero(dup_sorted)
         cols = order[r, c]
         out[r, cols] = sample_negatives(test_users[r], excluded, rng, keys)
+
+
+def leave_one_out_rows(
+    users: np.ndarray, items: np.ndarray, order: np.ndarray, num_users: int, *, validation: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out rows of a leave-one-out split (vectorised, no loop over users).
+
+    ``order`` lists the row indices sorted by user, then by preference for holding out (latest
+    first, or a random draw): per user the first row in ``order`` is the test row, provided the
+    user has two rows or more (a user with one row keeps it for training; repeated rows count).
+    With ``validation``, the user's first row in ``order`` whose item is not the test item is
+    the validation row, provided the user has at least three distinct items (so one stays for
+    training); the rule of seed 004's split, extended by one step.
+
+    Args:
+        users: ``[R]`` int internal user of each row (``0 .. num_users - 1``).
+        items: ``[R]`` int internal item of each row.
+        order: ``[R]`` permutation of ``0 .. R - 1`` as described.
+        num_users: number of users.
+        validation: also pick the validation rows.
+
+    Returns:
+        ``(test_rows [T], validation_rows [V])`` int64 row indices, each in increasing user order
+        (``validation_rows`` is empty without ``validation``).
+    """
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    sorted_users = users[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = sorted_users[1:] != sorted_users[:-1]
+    counts = np.bincount(users, minlength=num_users)
+    test_rows = order[first & (counts[sorted_users] > 1)].astype(np.int64)
+    if not validation:
+        return test_rows, np.zeros(0, dtype=np.int64)
+    test_item = np.full(num_users, -1, dtype=np.int64)
+    test_item[users[test_rows]] = items[test_rows]
+    rest = order[items[order] != test_item[sorted_users]]  # every row of the test pair dropped
+    rest_users = users[rest]
+    first_rest = np.ones(rest.size, dtype=bool)
+    first_rest[1:] = rest_users[1:] != rest_users[:-1]
+    pairs = np.unique(users * (int(items.max(initial=0)) + 1) + items)
+    distinct = np.bincount(pairs // (int(items.max(initial=0)) + 1), minlength=num_users)
+    validation_rows = rest[first_rest & (distinct[rest_users] >= 3)].astype(np.int64)
+    return test_rows, validation_rows
+
+
+def pair_matrix(users: np.ndarray, items: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """Binary float32 ``[num_users, num_items]`` CSR of (user, item) pairs (repeats count once),
+    with sorted indices."""
+    matrix = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)), shape=shape)
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    matrix.sort_indices()
+    return matrix
+
+
+def held_out_negatives(
+    train: sp.csr_matrix,
+    test: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    num_negatives: int,
+    rng: np.random.Generator,
+    exclude_held_out: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Test negatives, then validation negatives, both from ``rng`` in that order.
+
+    Without ``validation`` this is exactly :func:`sample_test_negatives` of the test pairs
+    (the reference protocols). With it, a user's test negatives also avoid the user's
+    validation item and the validation negatives avoid the test item: neither held-out
+    positive is ever drawn as a negative of the other split.
+
+    Args:
+        train: ``[num_users, num_items]`` CSR of training positives.
+        test: ``(users [T], items [T])`` test pairs.
+        validation: ``(users [V], items [V])`` validation pairs, or ``None``.
+        num_negatives: negatives per row (distinct within a row).
+        rng: the generator.
+        exclude_held_out: as in :func:`sample_test_negatives`.
+
+    Returns:
+        ``(test negatives [T, N], validation negatives [V, N] or None)`` int64.
+    """
+    if validation is None:
+        return sample_test_negatives(train, *test, num_negatives, rng, exclude_held_out), None
+    held_test = pair_matrix(*test, train.shape)
+    held_val = pair_matrix(*validation, train.shape)
+    binary = (train != 0).astype(np.float32)
+    test_negatives = sample_test_negatives((binary + held_val).tocsr(), *test, num_negatives, rng, exclude_held_out)
+    val_negatives = sample_test_negatives((binary + held_test).tocsr(), *validation, num_negatives, rng, exclude_held_out)
+    return test_negatives, val_negatives

@@ -20,6 +20,13 @@ Deliberate differences from the reference, also listed in :class:`tfrec.models.a
   negatives). tfrec draws only real items.
 * the reference's test set has ``len + 100 - (len - 1) = 101`` negatives per user (the tail of
   its negative list); tfrec keeps 101 by default (``num_test_negatives``).
+
+With ``validation=True`` the validation examples also get ``num_test_negatives`` sampled
+negatives each and become :attr:`SequenceData.validation`, a ranking split like the test one;
+those negatives are drawn after every other draw, so the training and test arrays do not change.
+
+Loaders: :func:`load_ml1m_sequences` (``ml-1m-seq``) and :func:`load_sequences` (``sequences``,
+a user's own ``user,item[,rating],timestamp`` file, ids of any text).
 """
 
 from __future__ import annotations
@@ -30,10 +37,20 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tfrec.data.movielens import read_ml1m_ratings
+from tfrec.data.movielens import (
+    apply_threshold,
+    check_flag,
+    check_threshold,
+    find_user_file,
+    ids_of,
+    read_ml1m_ratings,
+    read_ratings_file,
+)
 from tfrec.data.sampling import sample_negatives
-from tfrec.data.types import SequenceData
+from tfrec.data.types import RankingSplit, SequenceData
 from tfrec.errors import DataError, naming
+
+SEQUENCE_LAYOUTS = {2: ("user", "item"), 3: ("user", "item", "timestamp"), 4: ("user", "item", "rating", "timestamp")}
 
 
 def build_sequences(
@@ -46,16 +63,21 @@ def build_sequences(
     num_test_negatives: int = 101,
     name: str = "sequences",
     info: dict | None = None,
+    validation: bool = False,
 ) -> SequenceData:
     """Cut interaction rows into AttRec's train / validation / test examples (vectorised).
 
     Args:
-        users, items: ``[R]`` raw ids (any sortable values).
+        users, items: ``[R]`` raw ids (any sortable values: int64 or numpy ``U`` text).
         times: ``[R]`` timestamps (ties keep file order).
         maxlen: history length ``L`` (seed 001 ``maxlen = 5``).
         seed: seeds the negatives (``numpy.random.default_rng(seed)``).
-        num_test_negatives: negatives per test user (seed 001: 101, see the module docstring).
+        num_test_negatives: negatives per test user (seed 001: 101, see the module docstring),
+            and per validation example with ``validation``.
         name, info: dataset name and provenance.
+        validation: also build :attr:`SequenceData.validation` from the validation examples
+            (``num_test_negatives`` negatives each, drawn after every other draw); it stays
+            ``None`` when no user has 3 items (``info["validation"]`` says so).
 
     Returns:
         :class:`SequenceData`.
@@ -106,6 +128,13 @@ def build_sequences(
     train_negatives = negatives(train[0])
     val_negatives = negatives(val[0])
     test_negatives = negatives(np.repeat(test[0], num_test_negatives)).reshape(-1, num_test_negatives)
+    held, extra = None, {}
+    if validation and len(val[0]):  # drawn last: the arrays above are the same with or without it
+        ranked = negatives(np.repeat(val[0], num_test_negatives)).reshape(-1, num_test_negatives)
+        held = RankingSplit(users=val[0], items=val[2], negatives=ranked, histories=val[1])
+    elif validation:
+        extra["validation"] = "none: no user has 3 or more items"
+    split = "per-user time order: last = test, second last = validation"
     return SequenceData(
         name=name,
         num_users=num_users,
@@ -117,38 +146,81 @@ def build_sequences(
         user_items=user_items,
         user_ids=user_ids,
         item_ids=item_ids,
-        info={"split": "per-user time order: last = test, second last = validation", "seed": seed, **(info or {})},
+        info={"split": split, "seed": seed, "num_rows": len(user_index), **extra, **(info or {})},
+        validation=held,
     )
 
 
-def _from_frame(frame: pd.DataFrame, *, name: str, seed: int, maxlen: int, num_test_negatives: int, min_rating=None) -> SequenceData:
+def _from_frame(
+    frame: pd.DataFrame, *, name: str, seed: int, maxlen: int, num_test_negatives: int, threshold, validation
+) -> SequenceData:
     source = frame.attrs.get("source", "the ratings file")
+    validation = check_flag(validation, "validation")
     if "timestamp" not in frame.columns:
         raise DataError(
-            f"{source} has no timestamps; AttRec's sequences need time order "
-            "(ratings.dat has them, the ratings.csv in shared/data/ml-1m does not: use ml-1m-half)"
+            f"{source} has no timestamps; AttRec's sequences need each user's items in time order "
+            "(rows of user,item[,rating],timestamp)"
         )
-    if min_rating is not None:
-        if "rating" not in frame.columns:
-            raise DataError(f"{source} has no ratings column; min_rating={min_rating} cannot be applied")
-        frame = frame[frame["rating"] >= float(min_rating)]
+    frame = apply_threshold(frame, threshold, source)
+    info = {"source": source}
+    if threshold is not None:
+        info.update(threshold=check_threshold(threshold), positives=f"rating >= {threshold}")
     with naming(source):  # nothing to test on, too few free items: name the file
         return build_sequences(
-            frame["user"].to_numpy(), frame["item"].to_numpy(), frame["timestamp"].to_numpy(),
-            maxlen=maxlen, seed=seed, num_test_negatives=num_test_negatives, name=name, info={"source": source},
+            ids_of(frame, "user"), ids_of(frame, "item"), frame["timestamp"].to_numpy(),
+            maxlen=maxlen, seed=seed, num_test_negatives=num_test_negatives, name=name, info=info, validation=validation,
         )
 
 
 def load_ml1m_sequences(
-    path: Path, *, seed: int = 0, maxlen: int = 5, num_test_negatives: int = 101, min_rating=None
+    path: Path,
+    *,
+    seed: int = 0,
+    maxlen: int = 5,
+    num_test_negatives: int = 101,
+    threshold: float | None = None,
+    validation: bool = False,
 ) -> SequenceData:
     """MovieLens-1M ``ratings.dat`` (with timestamps) as AttRec sequences.
 
     Every rating is an interaction (seed 001's ``trans_score = 1`` keeps ratings >= 1, i.e. all);
-    ``min_rating`` keeps only ratings at or above it.
+    ``threshold`` keeps only ratings at or above it. ``validation`` (default off, the
+    reference protocol) adds the validation ranking split.
     """
     return _from_frame(read_ml1m_ratings(path), name="ml-1m", seed=seed, maxlen=maxlen,
-                       num_test_negatives=num_test_negatives, min_rating=min_rating)
+                       num_test_negatives=num_test_negatives, threshold=threshold, validation=validation)
+
+
+def load_sequences(
+    path: Path,
+    *,
+    seed: int = 0,
+    maxlen: int = 5,
+    num_test_negatives: int = 101,
+    threshold: float | None = None,
+    validation: bool = True,
+) -> SequenceData:
+    """A user's own sequences: a CSV/TSV file of ``user,item,timestamp`` or
+    ``user,item,rating,timestamp`` rows (header or not; a 3-field header naming a rating column
+    means ``user,item,rating`` and is refused: no time order), or a folder holding exactly one
+    ``sequences.*`` or ``ratings.*`` file, split as AttRec's (see :func:`build_sequences`).
+
+    Ids may be any text (int64 when all are integers). Timestamps are numbers.
+
+    Args:
+        path: the file or folder.
+        seed: seeds the negatives.
+        maxlen: history length ``L`` (5).
+        num_test_negatives: sampled negatives per test and validation example (101).
+        threshold: keep only rows with ``rating >= threshold`` (default ``None``: every row).
+        validation: add the validation ranking split (default ``True``).
+
+    Raises:
+        DataError: a malformed file (naming the file and line), no timestamps, or nothing to test on.
+    """
+    file = find_user_file(Path(path).expanduser(), ("sequences", "ratings"), "user,item[,rating],timestamp rows")
+    return _from_frame(read_ratings_file(file, layouts=SEQUENCE_LAYOUTS), name="sequences", seed=seed, maxlen=maxlen,
+                       num_test_negatives=num_test_negatives, threshold=threshold, validation=validation)
 
 
 def load_synthetic_sequences(
@@ -161,14 +233,17 @@ def load_synthetic_sequences(
     num_items: int = 500,
     length: int = 30,
     follow: float = 0.6,
+    validation: bool = False,
 ) -> SequenceData:
     """Synthetic sequences with a short-term (previous item) and a long-term (user taste) signal.
 
     Items sit on a circle; each user has a favourite region. The next item is, with probability
     ``follow``, one of the 3 items after the previous one on the circle (short-term structure a
     self-attention model can learn), else drawn from the user's region (long-term taste).
-    Generated offline in milliseconds; the offline default for AttRec.
+    Generated offline in milliseconds; the offline default for AttRec. ``validation`` adds the
+    validation ranking split (default off).
     """
+    validation = check_flag(validation, "validation")
     if path is not None:
         raise DataError("synthetic-seq is generated; it takes no --data-dir")
     rng = np.random.default_rng([seed, 1729])
@@ -182,5 +257,6 @@ def load_synthetic_sequences(
     users = np.repeat(np.arange(num_users), length)
     times = np.tile(np.arange(length), num_users)
     data = build_sequences(users, seq.ravel(), times, maxlen=maxlen, seed=seed, num_test_negatives=num_test_negatives,
-                           name="synthetic-seq", info={"generator": "circle walk", "follow": follow})
+                           name="synthetic-seq", info={"source": "synthetic", "generator": "circle walk", "follow": follow},
+                           validation=validation)
     return data

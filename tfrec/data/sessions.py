@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tfrec.data.movielens import id_values
 from tfrec.data.multibehavior import safe_unpickle
 from tfrec.data.types import SessionData, SessionSequences
 from tfrec.errors import DataError
@@ -185,10 +186,13 @@ def load_cotrec(
     info = {
         "source": str(path),
         "format": "COTREC pickles",
+        "split": "the files' test.txt (COTREC's split)",
         "train_pairs": "derived from all_train_seq.txt" if derived else "train.txt",
         "min_prefix_len": min_prefix_len,
         "num_train_sessions": len(all_train),
         "num_test_sessions": _count_chains(test),
+        "num_train": len(train),
+        "num_test": len(test),
     }
     return SessionData(
         name=name or path.name.lower(),
@@ -445,6 +449,17 @@ def read_session_log(path: str | Path, *, time_unit: str = "s") -> pd.DataFrame:
     return out
 
 
+def _iso(seconds: float) -> str:
+    """Seconds since 1970 as ISO 8601 UTC text (``"2020-01-07T00:00:00+00:00"``), or the number
+    as text outside the years datetime can hold."""
+    from datetime import datetime, timedelta, timezone
+
+    try:
+        return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=float(seconds))).isoformat()
+    except (OverflowError, ValueError):
+        return f"{seconds:g} s"
+
+
 def sessions_from_log(
     frame: pd.DataFrame,
     *,
@@ -464,11 +479,17 @@ def sessions_from_log(
     3. A session's time is its last click (before item filtering). Sessions ending more than
        ``test_days`` days (any float) before the latest session end are training sessions, the
        others test sessions (SR-GNN drops the sessions ending exactly at the cut; here they
-       train). Each part is ordered by session end time (ties: first appearance).
+       train). Each part is ordered by session end time (ties: first appearance). A tiny test
+       split is kept: ``info`` holds the counts (``num_train`` / ``num_test`` prefixes,
+       ``num_train_sessions`` / ``num_test_sessions``) and the cut as ``split_date`` (ISO 8601,
+       UTC) for the trainer's data summary.
     4. Items are renumbered ``1..n`` in order of first appearance in the ordered training
        sessions; test clicks of items not in training are dropped, then test sessions shorter
        than ``min_session_length``.
     5. Both parts are augmented by :func:`prefix_pairs` (every prefix, its next item).
+
+    ``item_ids[k]`` is the raw id of item ``k + 1``: int64 when every item id of the log is an
+    integer (and no two spell the same number), else numpy ``U`` text.
 
     Raises:
         DataError: no training or no test session is left (the message gives the counts).
@@ -539,21 +560,25 @@ def sessions_from_log(
     test_sessions = to_sequences(test_sess, test_item)
     train, train_targets = prefix_pairs(all_train)
     test, test_targets = prefix_pairs(test_sessions)
-    inverse = np.empty(num_items, dtype=object)
-    inverse[new_id[seen] - 1] = np.asarray(item_labels, dtype=object)[seen]
+    labels = np.asarray(item_labels, dtype=str)[seen[np.argsort(new_id[seen])]]  # item k + 1's label at k
+    cutoff_date = _iso(cutoff)
     info = {
         "source": source,
         "format": f"session log ({_LOG_FIELDS})",
         "recipe": "SR-GNN preprocess: drop short sessions, rare items, last days as test, unseen test items",
+        "split": f"sessions ending after {cutoff_date} (the last {test_days:g} days) as test",
         "test_days": test_days,
         "min_item_count": min_item_count,
         "min_session_length": min_session_length,
         "split_time": cutoff,
+        "split_date": cutoff_date,
         "num_rows": counts["rows"],
         "num_raw_sessions": counts["sessions"],
         "num_sessions_after_filtering": counts["sessions_after_filtering"],
         "num_train_sessions": len(all_train),
         "num_test_sessions": len(test_sessions),
+        "num_train": len(train),
+        "num_test": len(test),
     }
     return SessionData(
         name=name,
@@ -563,7 +588,7 @@ def sessions_from_log(
         test=test,
         test_targets=test_targets,
         all_train_seq=all_train,
-        item_ids=inverse,
+        item_ids=id_values(labels, labels=True),
         info=info,
     )
 
@@ -587,7 +612,7 @@ def load_session_log(
         DataError: a missing, empty or malformed file (naming the file and line), or no
             training / test session left after the recipe.
     """
-    file = _find_log_file(Path(path))
+    file = _find_log_file(Path(path).expanduser())
     frame = read_session_log(file, time_unit=time_unit)
     return sessions_from_log(
         frame, test_days=float(test_days), min_item_count=int(min_item_count),

@@ -46,6 +46,7 @@ def load_synthetic(
     sharpness: float = 2.0,
     popularity_weight: float = 1.0,
     num_test_negatives: int = 99,
+    validation: bool = False,
 ) -> ImplicitFeedback:
     """Generate the dataset (deterministic given ``seed``); ``path`` is ignored.
 
@@ -57,7 +58,12 @@ def load_synthetic(
         sharpness: scale of the latent term; larger makes users more predictable.
         popularity_weight: scale of the item-popularity term.
         num_test_negatives: sampled test negatives per user.
+        validation: also hold out each user's second-latest item as a validation split
+            (default off: the arrays are those of earlier versions for the same seed).
     """
+    from tfrec.data.movielens import check_flag
+
+    validation = check_flag(validation, "validation")
     if interactions_per_user < 2 or interactions_per_user + num_test_negatives > num_items:
         raise UserError(
             "synthetic data needs 2 <= interactions_per_user and interactions_per_user + num_test_negatives <= "
@@ -78,7 +84,8 @@ def load_synthetic(
     )
     frame.attrs["source"] = "synthetic"
     return leave_latest_out(
-        frame, name="synthetic", seed=seed, num_test_negatives=num_test_negatives, shape=(num_users, num_items)
+        frame, name="synthetic", seed=seed, num_test_negatives=num_test_negatives, shape=(num_users, num_items),
+        validation=validation,
     )
 
 
@@ -138,5 +145,6 @@ def synthetic_sessions(
         test=test,
         test_targets=test_targets,
         all_train_seq=train_sessions,
-        info={"source": "synthetic", "successors": successors, "noise": noise},
+        info={"source": "synthetic", "successors": successors, "noise": noise,
+              "split": "separately generated test sessions", "num_train": len(train), "num_test": len(test)},
     )

@@ -14,6 +14,58 @@ import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
+class RankingSplit:
+    """A held-out ranking split (validation, for model selection without the test set).
+
+    One row per user with a held-out item: the model ranks the held-out item among the
+    row's sampled negatives, exactly as the test split is ranked.
+
+    Attributes:
+        users: ``[V]`` internal user ids (int64; AttRec: int32).
+        items: ``[V]`` the held-out (positive) item of each row.
+        negatives: ``[V, N]`` sampled negatives of each row: never a training positive of the
+            user, never the held-out item, fixed by the seed.
+        histories: ``[V, L]`` the items before the held-out one (AttRec, left-padded with 0), or
+            ``None``.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    negatives: np.ndarray
+    histories: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        v = len(self.users)
+        if len(self.items) != v or self.negatives.ndim != 2 or self.negatives.shape[0] != v:
+            raise ValueError(
+                f"validation users [V], items [V] and negatives [V, N] must agree; got {len(self.users)}, "
+                f"{len(self.items)}, {self.negatives.shape}"
+            )
+        if self.histories is not None and (self.histories.ndim != 2 or self.histories.shape[0] != v):
+            raise ValueError(f"validation histories must be [V={v}, L]; got {self.histories.shape}")
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def candidates(self) -> np.ndarray:
+        """``[V, 1 + N]`` candidates per row: the held-out item first, then the negatives."""
+        return np.concatenate([np.asarray(self.items)[:, None].astype(self.negatives.dtype), self.negatives], axis=1)
+
+
+@dataclass(frozen=True)
+class ClickSplit:
+    """A held-out CTR split (validation): ``features`` like ``CTRData.train_features``
+    (``{field name: [V] int32}`` or ``[V, M]`` for multi-hot fields) and ``labels`` ``[V]``
+    float32 in {0, 1}."""
+
+    features: dict
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
 class ImplicitFeedback:
     """Implicit-feedback ranking data with a leave-one-out test set (the NCF protocol).
 
@@ -29,7 +81,10 @@ class ImplicitFeedback:
             positive of that user nor the held-out item), fixed by the seed.
         user_ids: ``[num_users]`` original (raw) user id of each internal id, or ``None``.
         item_ids: ``[num_items]`` original (raw) item id of each internal id, or ``None``.
+            Raw ids are int64 when every id of the file is an integer, else text (numpy ``U``).
         info: free-form provenance (source files, split rule, ...), saved with a run.
+        validation: a held-out :class:`RankingSplit` (each user's second-latest item, removed
+            from ``train``), or ``None`` (the reference protocols have none).
     """
 
     name: str
@@ -42,8 +97,11 @@ class ImplicitFeedback:
     user_ids: np.ndarray | None = None
     item_ids: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    validation: RankingSplit | None = None
 
     def __post_init__(self) -> None:
+        _check_ids(self.user_ids, self.num_users, "user_ids")
+        _check_ids(self.item_ids, self.num_items, "item_ids")
         if self.train.shape != (self.num_users, self.num_items):
             raise ValueError(
                 f"train matrix shape {self.train.shape} != (num_users, num_items) = "
@@ -85,6 +143,10 @@ class MultiBehavior:
         test_negatives: ``[T, N]`` int64 sampled negatives per test user (items without a
             training target interaction, never the held-out item), fixed by the seed.
         info: provenance.
+        user_ids, item_ids: ``[num_users]`` / ``[num_items]`` raw id of each internal id (int64,
+            or numpy ``U`` text), or ``None`` (pickled and generated data).
+        validation: a held-out :class:`RankingSplit` of the target behavior (each user's
+            second-latest target item, removed from the target matrix), or ``None``.
     """
 
     name: str
@@ -96,8 +158,13 @@ class MultiBehavior:
     test_items: np.ndarray
     test_negatives: np.ndarray
     info: dict = field(default_factory=dict)
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
+    validation: RankingSplit | None = None
 
     def __post_init__(self) -> None:
+        _check_ids(self.user_ids, self.num_users, "user_ids")
+        _check_ids(self.item_ids, self.num_items, "item_ids")
         if len(self.behaviors) != len(self.matrices) or not self.behaviors:
             raise ValueError(f"need one matrix per behavior; got {len(self.behaviors)} names, {len(self.matrices)} matrices")
         for name, matrix in zip(self.behaviors, self.matrices):
@@ -225,8 +292,9 @@ class SessionData:
         test_targets: ``[T]`` int32 the next item of each test prefix.
         all_train_seq: the training sessions before augmentation (COTREC's ``all_train_seq.txt``),
             from which the item transition graph is built.
-        item_ids: ``[num_items]`` original id of each item (``item_ids[i - 1]`` for item ``i``),
-            or ``None`` when the files are already numbered (COTREC pickles).
+        item_ids: ``[num_items]`` original id of each item (``item_ids[i - 1]`` for item ``i``):
+            int64 when every item id of the log is an integer, else text (numpy ``U``); ``None``
+            when the files are already numbered (COTREC pickles).
         info: provenance and counts.
     """
 
@@ -310,6 +378,9 @@ class SequenceData:
         user_ids, item_ids: raw ids of internal users ``0..`` and items ``1..`` (``item_ids[k]``
             is item ``k + 1``), or ``None``.
         info: provenance.
+        validation: the validation examples as a :class:`RankingSplit` (``val_users``,
+            ``val_items``, ``val_histories`` with ``num_test_negatives`` sampled negatives each),
+            or ``None`` (the reference protocol has none).
     """
 
     name: str
@@ -332,8 +403,11 @@ class SequenceData:
     user_ids: np.ndarray | None = None
     item_ids: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    validation: RankingSplit | None = None
 
     def __post_init__(self) -> None:
+        _check_ids(self.user_ids, self.num_users, "user_ids")
+        _check_ids(self.item_ids, self.num_items, "item_ids")
         for split in ("train", "val", "test"):
             n = len(getattr(self, f"{split}_users"))
             if getattr(self, f"{split}_histories").shape != (n, self.maxlen) or len(getattr(self, f"{split}_items")) != n:
@@ -389,6 +463,9 @@ class CTRData:
         test_features, test_labels: the same for the ``[T]`` test rows.
         user_ids, item_ids: raw id of each internal user / item id, or ``None``.
         info: provenance (files, threshold, split, ...).
+        vocabularies: ``{field name: [vocab_size] array}``, the raw value of each id (int64 or
+            numpy ``U`` text) of every field whose raw values are known; empty by default.
+        validation: a held-out :class:`ClickSplit` (drawn from the training rows), or ``None``.
     """
 
     name: str
@@ -400,15 +477,21 @@ class CTRData:
     user_ids: np.ndarray | None = None
     item_ids: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    vocabularies: dict = field(default_factory=dict)
+    validation: ClickSplit | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names) or not names:
             raise ValueError(f"field names must be unique and non-empty; got {names}")
-        for split, features, labels in (
-            ("train", self.train_features, self.train_labels),
-            ("test", self.test_features, self.test_labels),
-        ):
+        sizes = {f.name: f.vocab_size for f in self.fields}
+        for name, values in self.vocabularies.items():
+            if name not in sizes or len(values) != sizes[name]:
+                raise ValueError(f"vocabulary {name!r}: expected a field of that name with {len(values)} values")
+        splits = [("train", self.train_features, self.train_labels), ("test", self.test_features, self.test_labels)]
+        if self.validation is not None:
+            splits.append(("validation", self.validation.features, self.validation.labels))
+        for split, features, labels in splits:
             if set(features) != set(names):
                 raise ValueError(f"{split}_features has keys {sorted(features)}; expected {sorted(names)}")
             for f in self.fields:
@@ -452,3 +535,8 @@ class CTRData:
         clicks = np.bincount(items, weights=self.train_labels, minlength=self.num_items)
         rate = float(self.train_labels.mean()) if self.num_train else 0.5
         return (clicks + prior_strength * rate) / (shows + prior_strength)
+
+
+def _check_ids(ids, count: int, what: str) -> None:
+    if ids is not None and len(ids) != count:
+        raise ValueError(f"{what} has {len(ids)} entries; expected {count}")

@@ -21,7 +21,8 @@ import numbers
 from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
-from tensorflow.python.ops.linalg.sparse import sparse_csr_matrix_ops as _csr
+
+from tfrec.layers.sparse import csr_matmul, to_csr, transposed
 
 # F.normalize divides by max(||x||, 1e-12); tf.math.l2_normalize by sqrt(max(||x||^2, eps)).
 L2_EPSILON = 1e-24
@@ -85,9 +86,12 @@ class ItemConv(_GraphConv):
     ``A`` is the column-normalised transition adjacency (:func:`tfrec.data.sessions.
     item_transition_graph`), a ``tf.sparse.SparseTensor`` ``[N, N]``.
 
-    Call: ``(embeddings [N, d], adjacency SparseTensor [N, N]) -> [N, d]``. The products use
-    TensorFlow's CSR kernel (``SparseMatrixMatMul``, converted once per call: about 3x faster
-    than ``tf.sparse.sparse_dense_matmul`` forward and backward on a CPU); same math.
+    Call: ``(embeddings [N, d], adjacency SparseTensor [N, N], adjacency_t=None) -> [N, d]``.
+    The products use TensorFlow's CSR kernel (``SparseMatrixMatMul``, converted once per call:
+    about 3x faster than ``tf.sparse.sparse_dense_matmul`` forward and backward on a CPU), with
+    the gradient taken through ``adjacency_t`` = ``A^T`` in row-major order
+    (:func:`tfrec.layers.sparse.csr_matmul`: bit-reproducible, unlike the adjoint kernel); pass
+    it when it is at hand (transposing here costs a sort per call). Same math.
 
     The layer computes in float32 under every dtype policy (its ``dtype`` is always float32):
     the CSR kernel has no 16-bit version, and the adjacency's values would lose precision if
@@ -98,13 +102,13 @@ class ItemConv(_GraphConv):
         kwargs["dtype"] = "float32"
         super().__init__(num_layers, trainable_maps, **kwargs)
 
-    def call(self, embeddings, adjacency):
+    def call(self, embeddings, adjacency, adjacency_t=None):
         if not self.maps:
             return embeddings
-        matrix = _csr.sparse_tensor_to_csr_sparse_matrix(
-            adjacency.indices, tf.cast(adjacency.values, embeddings.dtype), adjacency.dense_shape
-        )
-        return self._propagate(embeddings, lambda x: _csr.sparse_matrix_mat_mul(matrix, x))
+        if adjacency_t is None:
+            adjacency_t = transposed(adjacency)
+        matrix, matrix_t = to_csr(adjacency, embeddings.dtype), to_csr(adjacency_t, embeddings.dtype)
+        return self._propagate(embeddings, lambda x: csr_matmul(matrix, matrix_t, x))
 
 
 @keras.saving.register_keras_serializable(package="tfrec")

@@ -178,24 +178,45 @@ class AttRec(LossTracking, keras.Model):
         return self.track({name: replica_total(value) for name, value in self.compute_losses(batch).items()})
 
     # ----------------------------------------------------------------------------------------
-    def serving_endpoints(self) -> dict:
-        """SavedModel signatures: ``score(user_id [B], history [B, L], item_id [B])`` and
-        ``recommend(user_id [B], history [B, L], k)`` (top-``k`` items, history items included)."""
-        spec_users = tf.TensorSpec([None], tf.int32, name="user_id")
-        spec_history = tf.TensorSpec([None, self.maxlen], tf.int32, name="history")
+    def serving_history(self, history) -> tf.Tensor:
+        """A served history ``[B, L']`` int (0 = padding, anywhere; any ``L'``) as the model's
+        ``[B, maxlen]``: the items in their order, moved to the right and left-padded with 0,
+        as the training histories are. More than ``maxlen`` items in a row fails with a
+        ``tf.debugging`` error naming ``maxlen``."""
+        history = tf.cast(history, tf.int32)
+        count = tf.reduce_sum(tf.cast(tf.not_equal(history, 0), tf.int32), axis=1)
+        check = tf.debugging.assert_less_equal(
+            count, self.maxlen, message=f"history has more than maxlen={self.maxlen} items; pass the latest {self.maxlen}"
+        )
+        with tf.control_dependencies([check]):
+            padded = tf.concat([tf.zeros([tf.shape(history)[0], self.maxlen], tf.int32), history], axis=1)
+        order = tf.argsort(tf.cast(tf.not_equal(padded, 0), tf.int32), axis=1, stable=True)  # padding first
+        return tf.reshape(tf.gather(padded, order, batch_dims=1)[:, -self.maxlen:], [-1, self.maxlen])
 
-        @tf.function(input_signature=[spec_users, spec_history, tf.TensorSpec([None], tf.int32, name="item_id")])
+    def serving_endpoints(self):
+        """Functions of internal ids that :func:`tfrec.export.export_saved_model` serves in raw
+        ids: ``score(user_id [B], history [B, L'], item_id [B]) -> [B]`` and
+        ``score_all(user_id [B], history [B, L']) -> [B, num_items]`` (column ``j`` is item
+        ``j + 1``); histories as :meth:`serving_history` takes them."""
+        from tfrec.export import ServingFunctions
+
+        users = tf.TensorSpec([None], tf.int32, name="user_id")
+        history = tf.TensorSpec([None, None], tf.int32, name="history")
+
+        @tf.function(input_signature=[users, history, tf.TensorSpec([None], tf.int32, name="item_id")], autograph=False)
         def score(user_id, history, item_id):
-            return {"score": self.score(user_id, history, item_id)}
+            return self.score(user_id, self.serving_history(history), item_id)
 
-        @tf.function(input_signature=[spec_users, spec_history, tf.TensorSpec([], tf.int32, name="k")])
-        def recommend(user_id, history, k):
-            items = tf.range(1, self.num_items + 1)
-            candidates = tf.tile(items[None, :], [tf.shape(user_id)[0], 1])
-            top = tf.math.top_k(self.score(user_id, history, candidates), k=tf.minimum(k, self.num_items))
-            return {"item_ids": top.indices + 1, "scores": top.values}
+        @tf.function(input_signature=[users, history], autograph=False)
+        def score_all(user_id, history):
+            candidates = tf.tile(tf.range(1, self.num_items + 1)[None, :], [tf.shape(user_id)[0], 1])
+            return self.score(user_id, self.serving_history(history), candidates)
 
-        return {"score": score, "recommend": recommend}
+        meaning = "ranking score, higher is better: " + (
+            "w * <user, item2> + (1 - w) * <short-term, item> (inner mode)" if self.mode == "inner"
+            else "the negated weighted squared distance (dist mode)"
+        ) + "; not a probability"
+        return ServingFunctions(score=score, score_all=score_all, score_meaning=meaning, item_offset=1)
 
     def get_config(self):
         return {

@@ -283,6 +283,9 @@ class CoTRec(LossTracking, keras.Model):
                                              initializer="zeros", trainable=False)
         self.graph_values = self.add_weight(name="graph_values", shape=(self.num_edges,), initializer="zeros",
                                             trainable=False)
+        # the entries of A^T in row-major order, for ItemConv's deterministic gradient (tfrec.layers.sparse)
+        self.graph_transpose_order = self.add_weight(name="graph_transpose_order", shape=(self.num_edges,),
+                                                     dtype="int64", initializer="zeros", trainable=False)
         self.item_conv.build((n, d))
         self.sess_conv.build((None, d))
         self.attention.build((None, None, d))
@@ -300,17 +303,24 @@ class CoTRec(LossTracking, keras.Model):
             )
         self.graph_indices.assign(np.stack([coo.row, coo.col], axis=1).astype(np.int64))
         self.graph_values.assign(coo.data.astype(np.float32))
+        self.graph_transpose_order.assign(np.lexsort((coo.row, coo.col)).astype(np.int64))
 
     def item_graph(self) -> tf.sparse.SparseTensor:
         """The stored item graph as a ``tf.sparse.SparseTensor`` ``[N, N]`` (row-major order)."""
         return tf.sparse.SparseTensor(self.graph_indices, self.graph_values, [self.num_items, self.num_items])
+
+    def item_graph_transposed(self) -> tf.sparse.SparseTensor:
+        """``A^T`` ``[N, N]`` in row-major order, gathered from the stored graph (no sort per step)."""
+        order = self.graph_transpose_order
+        indices = tf.reverse(tf.gather(self.graph_indices, order), axis=[1])
+        return tf.sparse.SparseTensor(indices, tf.gather(self.graph_values, order), [self.num_items, self.num_items])
 
     # ----------------------------------------------------------------------------------------
     # The two views
     # ----------------------------------------------------------------------------------------
     def item_view(self) -> tf.Tensor:
         """``[N, d]`` item-view embeddings ``X = ItemConv(E, A)`` (not normalised)."""
-        return self.item_conv(self.item_embeddings, self.item_graph())
+        return self.item_conv(self.item_embeddings, self.item_graph(), self.item_graph_transposed())
 
     def item_session_embedding(self, item_view, items, lengths) -> tf.Tensor:
         """``S_I`` ``[B, d]``: attention over the reversed session of ``X``, normalised, times ``w_k``."""
@@ -532,22 +542,28 @@ class CoTRec(LossTracking, keras.Model):
         return self.track(self.compute_losses(batch, training=False))
 
     # ----------------------------------------------------------------------------------------
-    def serving_endpoints(self) -> dict:
-        """SavedModel signatures: ``score(session_items [B, L]) -> {"scores" [B, N]}`` and
-        ``recommend(session_items [B, L], k) -> {"item_ids" [B, k] (1-based), "scores" [B, k]}``.
-        ``session_items`` are int32 clicks oldest first, 0 = padding (anywhere)."""
-        spec = tf.TensorSpec([None, None], tf.int32, name="session_items")
+    def serving_endpoints(self):
+        """Functions of internal ids that :func:`tfrec.export.export_saved_model` serves in raw
+        ids: ``score_all(session_items [B, L]) -> [B, N]`` (column ``j`` is item ``j + 1``)
+        and ``score(session_items [B, L], item_id [B]) -> [B]``, its column of each row;
+        ``session_items`` are clicks oldest first, 0 = padding (anywhere)."""
+        from tfrec.export import ServingFunctions
 
-        @tf.function(input_signature=[spec])
-        def score(session_items):
-            return {"scores": self(session_items, training=False)}
+        sessions = tf.TensorSpec([None, None], tf.int32, name="session_items")
 
-        @tf.function(input_signature=[spec, tf.TensorSpec([], tf.int32, name="k")])
-        def recommend(session_items, k):
-            ids, values = self.recommend(session_items, k)
-            return {"item_ids": ids, "scores": values}
+        @tf.function(input_signature=[sessions], autograph=False)
+        def score_all(session_items):
+            return self(session_items, training=False)
 
-        return {"score": score, "recommend": recommend}
+        @tf.function(input_signature=[sessions, tf.TensorSpec([None], tf.int32, name="item_id")], autograph=False)
+        def score(session_items, item_id):
+            return tf.gather(self(session_items, training=False), tf.maximum(item_id - 1, 0), batch_dims=1)
+
+        return ServingFunctions(
+            score=score, score_all=score_all, item_offset=1, needs_items=("session_items",),
+            score_meaning="the item-view score S_I . normalize(X_item): w_k times a cosine similarity, the logit of "
+            "the softmax over all items; not a probability",
+        )
 
     def get_config(self):
         return {

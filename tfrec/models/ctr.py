@@ -105,24 +105,27 @@ class CTRModel(PointwiseModel):
             for f in self.field_specs
         }
 
-    def serving_endpoints(self) -> dict:
-        """SavedModel signature ``score(<one argument per field>) -> {"probability": [B]}``.
+    def serving_endpoints(self):
+        """Functions of internal ids that :func:`tfrec.export.export_saved_model` serves in raw
+        ids: ``score(<one argument per field>) -> [B]`` click probabilities (single-hot fields
+        ``[B]``, multi-hot ``[B, M]`` padded with ``-1``). ``recommend`` is built by the export
+        from the catalogue's user and item attributes."""
+        from tfrec.export import ServingFunctions
 
-        With ids only this is ``score(user_id [B], item_id [B])``, the same signature as the
-        NCF models' exports; with side features every field is an argument (multi-hot fields
-        ``[B, M]`` padded with ``-1``).
-        """
         signature = self.input_signature()
         names = list(signature)
 
         def score(*tensors):
-            return {self.output_name: self(dict(zip(names, tensors)), training=False)}
+            return self(dict(zip(names, tensors)), training=False)
 
-        # named parameters, so the loaded function also takes score(user_id=..., item_id=..., ...)
+        # named parameters, so the traced function's inputs carry the field names
         score.__signature__ = inspect.Signature(
             [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
         )
-        return {"score": tf.function(score, input_signature=list(signature.values()))}
+        return ServingFunctions(
+            score=tf.function(score, input_signature=list(signature.values()), autograph=False),
+            score_meaning="click probability (the sigmoid of the model's logit)",
+        )
 
     # ------------------------------------------------------------------------------------
     def build(self, input_shape=None):

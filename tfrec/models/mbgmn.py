@@ -60,6 +60,7 @@ import tensorflow as tf
 from tfrec.data.graphs import coo_arrays, symmetric_normalized
 from tfrec.layers.attention import LightSelfAttention
 from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
+from tfrec.layers.sparse import csr_matmul, to_csr
 from tfrec.models.base import LossTracking, split_user_item
 from tfrec.validation import check_positive_int
 
@@ -69,11 +70,12 @@ except ImportError:  # pragma: no cover - older or trimmed TensorFlow builds
     _csr = None
 
 
-def _sparse_matmul(adjacency, dense: tf.Tensor) -> tf.Tensor:
-    """``adjacency @ dense`` for a CSR matrix (or a ``tf.SparseTensor`` when CSR is unavailable)."""
+def _sparse_matmul(adjacency, adjacency_t, dense: tf.Tensor) -> tf.Tensor:
+    """``adjacency @ dense`` for a CSR matrix (or a ``tf.SparseTensor`` when CSR is unavailable),
+    its gradient through ``adjacency_t`` (:func:`tfrec.layers.sparse.csr_matmul`: bit-reproducible)."""
     if isinstance(adjacency, tf.SparseTensor):
         return tf.sparse.sparse_dense_matmul(adjacency, dense)
-    return _csr.matmul(adjacency, dense)
+    return csr_matmul(adjacency, adjacency_t, dense)
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -251,7 +253,7 @@ class MBGMN(LossTracking, keras.Model):
         def sparse(rows, cols, values, shape):
             indices = tf.cast(tf.stack([rows, cols], axis=1), tf.int64)
             matrix = tf.SparseTensor(indices, values, shape)
-            return matrix if _csr is None else _csr.CSRSparseMatrix(matrix)
+            return matrix if _csr is None else to_csr(matrix)
 
         forward = sparse(state["rows"], state["cols"], state["values"], (self.num_users, self.num_items))
         backward = sparse(state["t_rows"], state["t_cols"], state["t_values"], (self.num_items, self.num_users))
@@ -268,15 +270,15 @@ class MBGMN(LossTracking, keras.Model):
         users0, items0 = self.user_embedding, self.item_embedding
         graphs = [self._adjacency(b) for b in range(self.num_behaviors)]
         matmul = _sparse_matmul
-        user_neighbors = [matmul(a, items0) for a, _ in graphs]
-        item_neighbors = [matmul(at, users0) for _, at in graphs]
+        user_neighbors = [matmul(a, at, items0) for a, at in graphs]
+        item_neighbors = [matmul(at, a, users0) for a, at in graphs]
         user_reps, item_reps = [], []
         for b, (a, at) in enumerate(graphs):
             users, items = self.specializer(users0, items0, self.behavior_embedding[b], user_neighbors[b], item_neighbors[b])
             user_layers, item_layers = [users], [items]
             for _ in range(self.gnn_layer):
-                new_users = leaky_relu(matmul(a, item_layers[-1]), self.leaky) + user_layers[-1]
-                new_items = leaky_relu(matmul(at, user_layers[-1]), self.leaky) + item_layers[-1]
+                new_users = leaky_relu(matmul(a, at, item_layers[-1]), self.leaky) + user_layers[-1]
+                new_items = leaky_relu(matmul(at, a, user_layers[-1]), self.leaky) + item_layers[-1]
                 user_layers.append(new_users)
                 item_layers.append(new_items)
             user_reps.append(tf.add_n(user_layers))
@@ -286,8 +288,8 @@ class MBGMN(LossTracking, keras.Model):
         )
         user_layers, item_layers = [users], [items]
         for layer in range(self.gnn_layer):
-            per_user = tf.stack([leaky_relu(matmul(a, item_layers[-1]), self.leaky) for a, _ in graphs], axis=1)
-            per_item = tf.stack([leaky_relu(matmul(at, user_layers[-1]), self.leaky) for _, at in graphs], axis=1)
+            per_user = tf.stack([leaky_relu(matmul(a, at, item_layers[-1]), self.leaky) for a, at in graphs], axis=1)
+            per_item = tf.stack([leaky_relu(matmul(at, a, user_layers[-1]), self.leaky) for a, at in graphs], axis=1)
             user_layers.append(tf.reduce_sum(self.user_attention[layer](per_user), axis=1))
             item_layers.append(tf.reduce_sum(self.item_attention[layer](per_item), axis=1))
         user_reps.append(tf.add_n(user_layers))
@@ -361,6 +363,28 @@ class MBGMN(LossTracking, keras.Model):
         shape = tf.shape(item_ids)
         users = tf.repeat(tf.cast(user_ids, tf.int32), shape[1])
         return tf.reshape(self.target_scores(user_reps, item_reps, users, tf.reshape(item_ids, [-1])), shape)
+
+    def serving_endpoints(self):
+        """Functions of internal ids that :func:`tfrec.export.export_saved_model` serves in raw
+        ids: ``score(user_id [B], item_id [B]) -> [B]`` and ``score_all(user_id [B]) ->
+        [B, num_items]`` target-behavior scores (one graph propagation per call)."""
+        from tfrec.export import ServingFunctions
+
+        spec = lambda name: tf.TensorSpec([None], tf.int32, name=name)  # noqa: E731
+
+        @tf.function(input_signature=[spec("user_id"), spec("item_id")], autograph=False)
+        def score(user_id, item_id):
+            return self((user_id, item_id), training=False)
+
+        @tf.function(input_signature=[spec("user_id")], autograph=False)
+        def score_all(user_id):
+            return self.score(user_id, tf.tile(tf.range(self.num_items)[None, :], [tf.shape(user_id)[0], 1]))
+
+        return ServingFunctions(
+            score=score, score_all=score_all,
+            score_meaning="the target behavior's ranking score from the all-behavior branch (unbounded, higher is "
+            "better; trained with a hinge loss): not a probability",
+        )
 
     # ----------------------------------------------------------------------------------------
     def regularized_weights(self) -> list:
