@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tfrec.data.movielens import check_threshold, find_user_file, id_values, ids_of, read_ml1m_ratings, read_text
+from tfrec.data.movielens import check_threshold, find_user_file, id_values, ids_of, line_finder, read_ml1m_ratings, read_text
 from tfrec.data.types import ClickSplit, CTRData, CTRField
 from tfrec.errors import DataError
 
@@ -376,13 +376,7 @@ def read_click_file(path: str | Path) -> tuple[pd.DataFrame, callable]:
         raise DataError(f"{path}: cannot parse ({error})") from None
     if frame.empty:
         raise DataError(f"{path}: no rows after the header; expected {_CLICKS}")
-    data_lines = None
-
-    def line_of(row: int) -> int:
-        nonlocal data_lines
-        if data_lines is None:
-            data_lines = [i for i in range(skip, len(lines)) if lines[i].strip()]  # pandas skips blank lines
-        return data_lines[row] + 1
+    line_of = line_finder(lines, skip)
 
     wide = (frame.pop("\0more") != "").to_numpy()
     if wide.any():

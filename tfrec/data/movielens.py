@@ -196,6 +196,20 @@ def apply_threshold(frame: pd.DataFrame, threshold, source: str) -> pd.DataFrame
     return out
 
 
+def line_finder(lines: list[str], skip: int):
+    """``line_of(row)``: the 1-based file line of data row ``row`` (0-based) of a file whose
+    first ``skip`` lines are not data and whose blank lines pandas skips; the line list is built
+    on first use (only an error needs it)."""
+    data_lines: list[int] = []
+
+    def line_of(row: int) -> int:
+        if not data_lines:
+            data_lines.extend(i for i in range(skip, len(lines)) if lines[i].strip())
+        return data_lines[row] + 1
+
+    return line_of
+
+
 def read_table(
     path: str | Path,
     layouts: dict[int, tuple[str, ...]],
@@ -254,13 +268,7 @@ def read_table(
                    na_filter=False, index_col=False)
     if engine == "c":
         options["low_memory"] = False
-    data_lines = None
-
-    def line_of(row: int) -> int:
-        nonlocal data_lines
-        if data_lines is None:
-            data_lines = [i for i in range(skip, len(lines)) if lines[i].strip()]  # pandas skips blank lines
-        return data_lines[row] + 1
+    line_of = line_finder(lines, skip)
 
     try:  # fast path: integer ids and numbers (MovieLens), no text kept
         frame = pd.read_csv(io.StringIO(text), **options)

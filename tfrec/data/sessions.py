@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tfrec.data.movielens import id_values
+from tfrec.data.movielens import id_values, line_finder
 from tfrec.data.multibehavior import safe_unpickle
 from tfrec.data.types import SessionData, SessionSequences
 from tfrec.errors import DataError
@@ -405,13 +405,7 @@ def read_session_log(path: str | Path, *, time_unit: str = "s") -> pd.DataFrame:
         raise DataError(f"{path}, line {first + 1}: expected 3 fields ({_LOG_FIELDS}); got {len(fields)}: {lines[first]!r}")
     header = not _looks_like_time(fields[2])
     skip = first + int(header)
-    data_lines = None
-
-    def line_of(row: int) -> int:
-        nonlocal data_lines
-        if data_lines is None:
-            data_lines = [i for i in range(skip, len(lines)) if lines[i].strip()]  # pandas skips blank lines
-        return data_lines[row] + 1
+    line_of = line_finder(lines, skip)
 
     try:
         frame = pd.read_csv(
