@@ -5,7 +5,6 @@ family: NeuMF, MB-GMN, AttRec, COTREC, DeepFM with a multi-hot field)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -23,15 +22,6 @@ from tfrec.export import export_saved_model
 K = 3
 
 
-def make(cls, **values):
-    """``cls(**values)``; attributes the dataclass does not (yet) declare are set on the instance
-    (``MultiBehavior.user_ids``, ``CTRData.vocabularies`` while the loaders gain them)."""
-    declared = {f.name for f in dataclasses.fields(cls)}
-    data = cls(**{k: v for k, v in values.items() if k in declared})
-    for k, v in values.items():
-        if k not in declared:
-            object.__setattr__(data, k, v)
-    return data
 
 
 def csr(rows, cols, shape):
@@ -58,8 +48,8 @@ def mbgmn_data():
     """6 users with string ids, 9 items with sparse int ids, behaviors cart >= buy."""
     cart = csr([0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5], [0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 4, 2, 6], (6, 9))
     buy = csr([0, 1, 2, 3, 4, 5], [1, 3, 5, 7, 0, 6], (6, 9))
-    return make(
-        MultiBehavior, name="own-mb", num_users=6, num_items=9, behaviors=("cart", "buy"), matrices=(cart, buy),
+    return MultiBehavior(
+        name="own-mb", num_users=6, num_items=9, behaviors=("cart", "buy"), matrices=(cart, buy),
         test_users=np.arange(6, dtype=np.int64), test_items=np.array([2, 4, 6, 8, 4, 2], dtype=np.int64),
         test_negatives=np.array([[8], [8], [8], [0], [8], [8]], dtype=np.int64),
         user_ids=np.array(["ann", "bob", "cy", "dee", "eve", "fay"]),
@@ -134,8 +124,8 @@ def deepfm_data():
 
     train, test = np.arange(16), np.arange(16, 20)
     fields = (CTRField("user_id", 5), CTRField("item_id", 6), CTRField("gender", 2), CTRField("genres", 4, multi_hot=True))
-    return make(
-        CTRData, name="own-ctr", fields=fields, train_features=features(train), train_labels=labels[train],
+    return CTRData(
+        name="own-ctr", fields=fields, train_features=features(train), train_labels=labels[train],
         test_features=features(test), test_labels=labels[test],
         user_ids=np.array(["u-ann", "u-bob", "u-cy", "u-dee", "u-eve"]),
         item_ids=np.array([193609, 1, 50, 1000, 7, 2], dtype=np.int64),

@@ -13,14 +13,6 @@ from tfrec.data.types import CTRData, CTRField, ImplicitFeedback, MultiBehavior,
 from tfrec.errors import UserError
 
 
-def make(cls, **values):
-    """``cls(**values)``, setting attributes the dataclass does not declare on the instance."""
-    declared = {f.name for f in dataclasses.fields(cls)}
-    data = cls(**{k: v for k, v in values.items() if k in declared})
-    for k, v in values.items():
-        if k not in declared:
-            object.__setattr__(data, k, v)
-    return data
 
 
 def csr(rows, cols, shape):
@@ -51,7 +43,7 @@ def test_data_without_raw_ids_gets_the_internal_ones():
 def test_multibehavior_seen_is_the_target_behavior():
     view = csr([0, 0, 1, 1, 2], [0, 1, 1, 2, 3], (3, 4))
     buy = csr([0, 2], [1, 3], (3, 4))
-    data = make(MultiBehavior, name="mb", num_users=3, num_items=4, behaviors=("view", "buy"), matrices=(view, buy),
+    data = MultiBehavior(name="mb", num_users=3, num_items=4, behaviors=("view", "buy"), matrices=(view, buy),
                 test_users=np.arange(3), test_items=np.array([0, 2, 1]), test_negatives=np.array([[2], [0], [0]]),
                 user_ids=np.array(["x", "y", "z"]), item_ids=np.array([10, 20, 30, 40]))
     cat = Catalogue.from_data(data)
@@ -114,7 +106,7 @@ def ctr_data():
     train, test = np.arange(8), np.arange(8, 10)
     fields = (CTRField("user_id", 4), CTRField("item_id", 4), CTRField("gender", 2), CTRField("hour", 3),
               CTRField("genres", 4, multi_hot=True))
-    return make(CTRData, name="c", fields=fields, train_features=part(train), train_labels=labels[train],
+    return CTRData(name="c", fields=fields, train_features=part(train), train_labels=labels[train],
                 test_features=part(test), test_labels=labels[test], user_ids=np.array(["u1", "u2", "u3", "u4"]),
                 item_ids=np.array([193609, 1, 50, 7]),
                 vocabularies={"gender": np.array(["F", "M"]), "hour": np.array([6, 12, 18]),
