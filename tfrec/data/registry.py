@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tfrec.errors import UserError
+from tfrec.registry import did_you_mean  # one suggestion rule for model, dataset, option and --set names
 
 TASKS = ("implicit", "multi_behavior", "sessions", "sequences", "ctr")
 
@@ -369,15 +370,7 @@ def get_dataset(name: str) -> DatasetSpec:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise UserError(f"unknown dataset {name!r};{_did_you_mean(name, _REGISTRY)} valid names: {', '.join(_REGISTRY)}") from None
-
-
-def _did_you_mean(name, choices) -> str:
-    """`` did you mean 'x'?`` for the closest of ``choices`` (``difflib``), or ``""``."""
-    import difflib
-
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f" did you mean {close[0]!r}?" if close else ""
+        raise UserError(f"unknown dataset {name!r}; {did_you_mean(name, _REGISTRY)}valid names: {', '.join(_REGISTRY)}") from None
 
 
 def _import_loader(spec: DatasetSpec):
@@ -487,7 +480,7 @@ def load_dataset(
             if key not in accepted:
                 valid = sorted(accepted - {"name"})
                 raise UserError(
-                    f"unknown option {key!r} for dataset {spec.name!r};{_did_you_mean(key, valid)} "
+                    f"unknown option {key!r} for dataset {spec.name!r}; {did_you_mean(key, valid)}"
                     f"valid options: {', '.join(valid) or 'none'}"
                 )
     if path is None and not generated:
