@@ -116,7 +116,9 @@ def main(argv=None) -> dict:
             return model._ranking_logits(view, s, None)
 
         def mining(b):
-            return model._mine(ranking(b), lambda idx: tf.gather(model.item_embeddings, idx))[0]
+            scores = ranking(b)
+            ranks = model.negative_ranks(tf.shape(scores)[0])
+            return model._mine(scores, lambda idx: tf.gather(model.item_embeddings, idx), ranks)[0]
 
         def ce_fwd_bwd(b):
             with tf.GradientTape() as tape:

@@ -38,6 +38,22 @@ def test_models_list_and_show(runner):
     assert "factor_num" in shown.output and "seed 004" in shown.output and "num_negatives" in shown.output
 
 
+def test_models_show_cotrec_gives_the_notebooks_beta_its_optimizer_and_the_readme_preset(runner):
+    shown = runner.invoke(main, ["models", "show", "cotrec"])
+    assert shown.exit_code == 0, shown.output
+    lines = {line.split()[0]: line for line in shown.output.splitlines() if line.startswith("  ") and line.split()}
+    assert lines["beta"].split()[1] == "0.005" and "seed 002 Args.beta = 0.005" in lines["beta"]
+    assert lines["optimizer"].split()[1] == '"torch_adam"' and "torch.optim.Adam" in lines["optimizer"]
+    assert "preset readme (--preset readme)" in shown.output and "xiaxin1998/COTREC README.md" in shown.output
+    assert '--data diginetica: {"beta": 0.001, "lam": 0.005, "eps": 0.5}' in shown.output
+
+
+def test_a_preset_without_values_for_the_data_is_one_line(runner, tmp_path):
+    result = runner.invoke(main, ["train", "--model", "cotrec", "--preset", "readme", "--output", str(tmp_path / "r")])
+    _one_line_error(result, "--preset readme", "not for 'synthetic-sessions'")
+    assert not (tmp_path / "r").exists()
+
+
 def test_unknown_model_is_one_line_exit_2(runner):
     result = runner.invoke(main, ["models", "show", "nope"])
     assert result.exit_code == 2

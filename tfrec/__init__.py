@@ -26,6 +26,7 @@ _LAZY = {
     "build_model": "tfrec.registry",
     "UserError": "tfrec.errors",
     "Catalogue": "tfrec.data.catalogue",
+    "TorchAdam": "tfrec.optimizers",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -89,6 +89,11 @@ def main():
     help="Override a hyperparameter, training setting or loader option (repeatable); see tfrec models show MODEL "
     "and tfrec datasets info DATA.",
 )
+@click.option(
+    "--preset", default=None,
+    help="A named set of the model's values other than its reference's defaults, e.g. cotrec's readme (tfrec models "
+    "show MODEL lists them); --set overrides it. Default: none.",
+)
 @click.option("--eval-every", type=int, default=None, help="Evaluate every N epochs. Default: the model's (1 for most).")
 @click.option(
     "--patience", type=int, default=None,
@@ -117,7 +122,7 @@ def main():
     "Not for mbgmn or cotrec.",
 )
 @click.pass_context
-def train(ctx, model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, overwrite, sets, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume, precision, strategy):
+def train(ctx, model_name, data, data_dir, epochs, batch_size, lr, seed, device, output, overwrite, sets, preset, eval_every, patience, tensorboard, pretrained_gmf, pretrained_mlp, quiet, jit, resume, precision, strategy):
     """Train a model, evaluate it every epoch and save the run.
 
     Prints a data summary, one line per epoch and finally one JSON line with the run directory
@@ -168,6 +173,7 @@ def train(ctx, model_name, data, data_dir, epochs, batch_size, lr, seed, device,
         output=output,
         overwrite=overwrite,
         params=params,
+        preset=preset,
         eval_every=eval_every,
         patience=patience,
         tensorboard=tensorboard,
@@ -274,6 +280,10 @@ def models_show(name):
             click.echo(f"  {key:<20} {json.dumps(value):<18} {source}")
     for data_name, overrides in spec.dataset_defaults.items():
         click.echo(f"defaults for --data {data_name}: {json.dumps(overrides)}")
+    for name, preset in spec.presets.items():
+        click.echo(f"preset {name} (--preset {name}): {preset.description}\n  source: {preset.source}")
+        for data_name, values in preset.values.items():
+            click.echo(f"  --data {data_name}: {json.dumps(values)}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ Hyperparameters come in two groups:
 * ``model_defaults`` -- constructor arguments of the model class (checked against its
   signature; ``num_users`` / ``num_items`` and other dataset shapes are filled from the data);
 * ``train_defaults`` -- how the model is trained: ``epochs``, ``batch_size``, ``lr``,
-  ``num_negatives``, ``adam_epsilon``, ...
+  ``num_negatives``, ``optimizer`` (:mod:`tfrec.optimizers`), ``adam_epsilon``, ...
 
 ``--set key=value`` may override either group; an unknown key is a :class:`~tfrec.errors.UserError`
 that lists the valid ones.
@@ -47,6 +47,8 @@ class ModelSpec:
             reference (applied before ``--set`` overrides).
         dataset_aliases: ``{name: registered dataset}`` for names that mean a different
             registered dataset for this model (``--data tmall`` is ``tmall-mb`` for MB-GMN).
+        presets: ``{name: Preset}``: named sets of values other than the reference's defaults
+            (``--preset NAME``), e.g. values an original repository tuned per dataset.
     """
 
     name: str
@@ -60,6 +62,7 @@ class ModelSpec:
     default_data: str = "synthetic"
     dataset_defaults: dict = field(default_factory=dict)
     dataset_aliases: dict = field(default_factory=dict)
+    presets: dict = field(default_factory=dict)
 
     def dataset_name(self, data: str | None) -> str:
         """The registered dataset ``--data data`` means for this model (its default if ``None``)."""
@@ -74,12 +77,39 @@ class ModelSpec:
         return sorted(set(self.model_defaults) | set(self.train_defaults))
 
 
+@dataclass(frozen=True)
+class Preset:
+    """A named set of hyperparameter values (``tfrec train --preset NAME``), applied over the
+    model's and the dataset's defaults and under ``--set``.
+
+    Attributes:
+        description: one line for ``tfrec models show``.
+        source: where the values come from.
+        values: ``{dataset: {key: value}}``: the values differ per dataset, and a preset applies
+            only to the datasets it names.
+    """
+
+    description: str
+    source: str
+    values: dict
+
+    def values_for(self, name: str, model: str, data_name: str | None) -> dict:
+        """The preset's values on ``data_name``; a UserError for a dataset it has none for."""
+        if data_name not in self.values:
+            raise UserError(
+                f"--preset {name} of model {model!r} has values for --data {', '.join(self.values)} only "
+                f"({self.source}), not for {data_name!r}; give the values with --set instead"
+            )
+        return dict(self.values[data_name])
+
+
 _NCF_TRAIN = {
     "epochs": 20,
     "batch_size": 256,
     "lr": 1e-3,
     "num_negatives": 4,
     "num_test_negatives": 99,
+    "optimizer": "torch_adam",
     "adam_epsilon": 1e-8,
     "eval_every": 1,
     "top_k": 10,
@@ -90,6 +120,7 @@ _NCF_TRAIN_SOURCES = {
     "lr": "seed 004 --lr 0.001 (Adam)",
     "num_negatives": "seed 004 --num_ng 4 (re-drawn every epoch, as the NCF paper's code; seed 004 draws once)",
     "num_test_negatives": "NCF protocol: 99 negatives + the held-out item (seed 004 uses 100)",
+    "optimizer": "seed 004 torch.optim.Adam: epsilon inside the bias correction (tfrec.TorchAdam; 'adam' is Keras')",
     "adam_epsilon": "torch.optim.Adam default 1e-8 (Keras' default is 1e-7)",
     "eval_every": "seed 004 evaluates after every epoch",
     "top_k": "seed 004 --top_k 10",
@@ -152,6 +183,7 @@ MODELS: dict[str, ModelSpec] = {
                 "trn_num": 10000,
                 "samp_num": 40,
                 "num_test_negatives": 99,
+                "optimizer": "adam",
                 "adam_epsilon": 1e-8,
                 "eval_every": 1,
                 "top_k": 10,
@@ -163,7 +195,7 @@ MODELS: dict[str, ModelSpec] = {
             },
             sources={
                 "latdim": "seed 000 --latdim 32 (embeddings latdim // 2)",
-                "rank": "seed 000 --rank 4; 2 for Tmall (applied by default with --data tmall-mb)",
+                "rank": "seed 000 --rank 4; 2 for Tmall from the MB-GMN repository's README (labcode.py --data tmall --rank 2; seed 000 runs BeiBei only), applied by default with --data tmall-mb",
                 "gnn_layer": "seed 000 --gnn_layer 2",
                 "att_head": "seed 000 --att_head 2",
                 "reg": "seed 000 --reg 1e-2",
@@ -178,6 +210,7 @@ MODELS: dict[str, ModelSpec] = {
                 "trn_num": "seed 000 --trnNum 10000 users per epoch",
                 "samp_num": "seed 000 --sampNum 40 positives (and negatives) per user and behavior",
                 "num_test_negatives": "seed 000 sampleTestBatch: 99 negatives + the held-out item",
+                "optimizer": "seed 000 tf.train.AdamOptimizer: epsilon outside the bias correction, Keras' form",
                 "adam_epsilon": "tf.train.AdamOptimizer default 1e-8",
                 "eval_every": "seed 000 tests every --tstEpoch 3 epochs; tfrec evaluates every epoch by default",
                 "top_k": "seed 000 --shoot 10",
@@ -206,6 +239,7 @@ MODELS: dict[str, ModelSpec] = {
                 "maxlen": 5,
                 "num_test_negatives": 101,
                 "resample_negatives": False,
+                "optimizer": "adam",
                 "adam_epsilon": 1e-7,
                 "eval_every": 5,
                 "top_k": 10,
@@ -224,6 +258,7 @@ MODELS: dict[str, ModelSpec] = {
                 "maxlen": "seed 001 maxlen = 5 (L, the latest items)",
                 "num_test_negatives": "seed 001: the last 101 of each user's len + 100 negatives are its test negatives",
                 "resample_negatives": "seed 001 draws training negatives once; True redraws them every epoch",
+                "optimizer": "seed 001 keras.optimizers.Adam",
                 "adam_epsilon": "Keras Adam default 1e-7 (seed 001 uses Keras' Adam)",
                 "eval_every": "seed 001 evaluates every 5 epochs",
                 "top_k": "seed 001 K = 10",
@@ -249,22 +284,24 @@ MODELS["cotrec"] = ModelSpec(
     description="COTREC: item-graph / session-graph co-training, contrastive + adversarial (session-based)",
     reference="seed 002 (COTREC on Diginetica / Tmall / RetailRocket, PyTorch); Xia et al., CIKM 2021",
     model_defaults={
-        "embed_dim": 100, "num_layers": 2, "beta": 0.01, "lam": 0.005, "eps": 0.2, "use_positions": True,
+        "embed_dim": 100, "num_layers": 2, "beta": 0.005, "lam": 0.005, "eps": 0.2, "use_positions": True,
         "max_len": 200, "w_k": 10.0, "num_positives": 10, "num_candidates": 5000, "temperature": 0.2,
         "session_view": "detached", "graph_maps": "fixed", "diff_mask": "target_only",
         "predict_product": "reference", "negative_draw": "shared", "ssl_layout": "reshape",
         "ssl_reduction": "sum", "adversarial_pairing": "crossed", "mining": "crossed", "topk_method": "nth_element",
+        "seed": None,
     },
     train_defaults={
-        "epochs": 30, "batch_size": 100, "lr": 1e-3, "adam_epsilon": 1e-8, "eval_every": 1,
+        "epochs": 30, "batch_size": 100, "lr": 1e-3, "optimizer": "torch_adam", "adam_epsilon": 1e-8, "eval_every": 1,
         "last_batch": "reference", "validation": 0.0, "steps_per_execution": 10, "jit_compile": False,
     },
     sources={
         "embed_dim": "seed 002 Args.embSize = 100",
         "num_layers": "seed 002 Args.layer = 2",
-        "beta": "COTREC README: Tmall / RetailRocket beta 0.01, Diginetica 0.001 (the notebook's Args has 0.005)",
-        "lam": "COTREC README: lam 0.005 on every dataset (seed 002 Args.lam = 0.005)",
-        "eps": "COTREC README / seed 002 Args: eps 0.2, Diginetica 0.5",
+        "beta": "seed 002 Args.beta = 0.005 on every dataset (the COTREC README's tuned values: --preset readme)",
+        "lam": "seed 002 Args.lam = 0.005 (the COTREC README's alpha, 0.005 on every dataset)",
+        "eps": "seed 002 Args.eps = 0.2; 0.5 for diginetica (applied by default with --data diginetica)",
+        "seed": "the run's --seed: seeds the negative-rank draws (seed 002 draws from torch's unseeded generator)",
         "use_positions": "seed 002 as it runs: position-aware attention on every dataset (it tests dataset == 'Tmall' "
         "but is given 'tmall'); the original repository uses False for Tmall",
         "max_len": "seed 002 pos_len = 200, 300 for RetailRocket",
@@ -285,6 +322,7 @@ MODELS["cotrec"] = ModelSpec(
         "epochs": "seed 002 Args.epoch = 30",
         "batch_size": "seed 002 Args.batchSize = 100",
         "lr": "seed 002 Args.lr = 0.001 (torch Adam)",
+        "optimizer": "seed 002 torch.optim.Adam: epsilon inside the bias correction (tfrec.TorchAdam; 'adam' is Keras')",
         "adam_epsilon": "torch.optim.Adam default 1e-8 (Keras' default is 1e-7)",
         "eval_every": "seed 002 evaluates on the test set after every epoch",
         "last_batch": _COTREC_QUIRK_SOURCE + " (generate_batch: the last batch is the last batch_size rows; 'partial' "
@@ -296,12 +334,24 @@ MODELS["cotrec"] = ModelSpec(
     },
     default_data="synthetic-sessions",
     dataset_defaults={
-        "diginetica": {"beta": 0.001, "eps": 0.5},
+        "diginetica": {"eps": 0.5},
         "retailrocket": {"max_len": 300},
         "synthetic-sessions": {"epochs": 3},
         "sessions": {"validation": 0.1},
     },
     dataset_aliases={"synthetic": "synthetic-sessions"},
+    presets={
+        "readme": Preset(
+            description="the COTREC repository's tuned values ('Best Hyperparameter'), per dataset",
+            source="xiaxin1998/COTREC README.md: Tmall and RetailRocket beta=0.01, alpha=0.005, eps=0.2; "
+            "Diginetica beta=0.001, alpha=0.005, eps=0.5 (alpha is lam)",
+            values={
+                "tmall": {"beta": 0.01, "lam": 0.005, "eps": 0.2},
+                "retailrocket": {"beta": 0.01, "lam": 0.005, "eps": 0.2},
+                "diginetica": {"beta": 0.001, "lam": 0.005, "eps": 0.5},
+            },
+        ),
+    },
 )
 
 # --------------------------------------------------------------------------------------------
@@ -311,6 +361,7 @@ _CTR_TRAIN = {
     "epochs": 10,
     "batch_size": 32,
     "lr": 1e-3,
+    "optimizer": "adam",
     "adam_epsilon": 1e-7,
     "eval_every": 1,
     "side_features": None,
@@ -322,6 +373,7 @@ _CTR_TRAIN_SOURCES = {
     "epochs": "seed 003 fit(epochs=10)",
     "batch_size": "seed 003 passes no batch_size: Keras' fit default 32",
     "lr": "seed 003 optimizers.Adam() / 'adam': Keras' default 1e-3",
+    "optimizer": "seed 003 optimizers.Adam / 'adam': keras.optimizers.Adam",
     "adam_epsilon": "Keras Adam default 1e-7 (seed 003 uses Keras' Adam)",
     "eval_every": "seed 003 evaluates once after training; tfrec evaluates every epoch",
     "side_features": "seed 003 feeds user and item ids only (ml-1m-ctr default false); true adds gender, age, "
@@ -444,14 +496,16 @@ def parse_value(text: str):
 
 
 def resolve_hparams(
-    spec: ModelSpec, overrides: dict | None, data_name: str | None = None, data_options=()
+    spec: ModelSpec, overrides: dict | None, data_name: str | None = None, data_options=(), preset: str | None = None
 ) -> tuple[dict, dict]:
-    """Merge the dataset's defaults, then ``overrides``, into the spec's defaults, checking keys.
+    """Merge the dataset's defaults, then the preset's values, then ``overrides``, into the
+    spec's defaults, checking keys.
 
     Args:
         spec: the model.
         overrides: ``--set`` values.
         data_name: the registered dataset (its per-dataset defaults apply first).
+        preset: a name in ``spec.presets`` (``--preset``), applied after the dataset's defaults.
         data_options: options of the dataset's loader (``test_days``, ``threshold``, ...),
             also valid ``--set`` keys: they land in the training settings, from which
             :func:`tfrec.training.train` passes them to the loader.
@@ -463,7 +517,13 @@ def resolve_hparams(
         UserError: for a key that is neither a constructor argument of the model, a training
             setting nor a loader option; the message suggests the closest and lists the valid keys.
     """
-    overrides = {**spec.dataset_defaults.get(data_name or "", {}), **(overrides or {})}
+    chosen = {}
+    if preset is not None:
+        if preset not in spec.presets:
+            offered = f"its presets: {', '.join(spec.presets)}" if spec.presets else "it has none"
+            raise UserError(f"unknown --preset {preset!r} for model {spec.name!r}; {did_you_mean(preset, spec.presets)}{offered}")
+        chosen = spec.presets[preset].values_for(preset, spec.name, data_name)
+    overrides = {**spec.dataset_defaults.get(data_name or "", {}), **chosen, **(overrides or {})}
     signature = inspect.signature(spec.model_class().__init__)
     constructor = {p for p in signature.parameters if p not in ("self", "kwargs") and p not in DATA_SHAPE_ARGS}
     model_kwargs = dict(spec.model_defaults)

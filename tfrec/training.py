@@ -35,6 +35,7 @@ from tfrec.data.registry import load_dataset
 from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior, SequenceData, SessionData
 from tfrec.devices import configure_device
 from tfrec.errors import NonFiniteLoss, UserError
+from tfrec.optimizers import OPTIMIZERS, make_optimizer
 from tfrec.registry import ModelSpec, get_model_spec, resolve_hparams
 
 
@@ -690,11 +691,13 @@ _FLAGS = {"epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "eva
 
 
 def _merge_settings(
-    spec: ModelSpec, params: dict | None, explicit: dict, data_name: str | None = None, loader_keys=()
+    spec: ModelSpec, params: dict | None, explicit: dict, data_name: str | None = None, loader_keys=(),
+    preset: str | None = None,
 ) -> tuple[dict, dict]:
-    """``(model_kwargs, settings)``: the registry's defaults, the dataset's, ``params``
-    (``--set``) and ``explicit`` (``--epochs`` and the other flags), every value checked once."""
-    model_kwargs, settings = resolve_hparams(spec, params, data_name, loader_keys)
+    """``(model_kwargs, settings)``: the registry's defaults, the dataset's, the preset's,
+    ``params`` (``--set``) and ``explicit`` (``--epochs`` and the other flags), every value
+    checked once."""
+    model_kwargs, settings = resolve_hparams(spec, params, data_name, loader_keys, preset)
     settings.update({k: v for k, v in explicit.items() if v is not None})
     _check_settings(settings, explicit)
     return model_kwargs, settings
@@ -714,6 +717,14 @@ def _check_settings(settings: dict, explicit: dict) -> None:
         value = settings["lr"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
             raise UserError(f"{option('lr')} must be a positive finite number; got {value!r}")
+    if "optimizer" in settings and settings["optimizer"] not in OPTIMIZERS:
+        from tfrec.registry import did_you_mean
+
+        name = settings["optimizer"]
+        raise UserError(
+            f"--set optimizer: unknown optimizer {name!r}; {did_you_mean(name, OPTIMIZERS)}valid: "
+            + "; ".join(f"{key} ({what})" for key, (_, what) in OPTIMIZERS.items())
+        )
 
 
 def _build(spec: ModelSpec, data, model_kwargs: dict, pretrained: dict | None):
@@ -770,6 +781,7 @@ def train(
     precision: str = "float32",
     strategy: str = "default",
     overwrite: bool = False,
+    preset: str | None = None,
 ) -> RunResult:
     """Train a registered model on a registered dataset and evaluate it.
 
@@ -779,12 +791,15 @@ def train(
             (``synthetic``).
         data_dir: load the dataset from these local files instead of the download cache.
         epochs, batch_size, lr, eval_every: override the model's training defaults.
-        seed: seeds Python, NumPy and TensorFlow, the data split's test negatives and every
-            epoch's training negatives.
+        seed: seeds Python, NumPy and TensorFlow, the data split's test negatives, every
+            epoch's training negatives and the model's own draws (COTREC's negative ranks,
+            unless ``params`` sets the model's ``seed``).
         device: ``auto``, ``cpu``, ``gpu`` or ``gpu:N`` (:mod:`tfrec.devices`).
         output: run directory to write (``config.json``, checkpoints, ``history.csv``,
             ``metrics.json``); nothing is written when ``None``.
         params: hyperparameter overrides (``--set key=value``), checked against the model.
+        preset: a named set of values of the model (``tfrec models show NAME`` lists them, e.g.
+            COTREC's ``readme``), applied over the defaults and under ``params``.
         patience: stop after this many evaluations without improvement of the monitored metric
             (HR@K) and restore the best weights; ``None`` trains all epochs.
         tensorboard: folder for TensorBoard logs.
@@ -821,7 +836,7 @@ def train(
         _check_resume_conflicts(
             model=model, data=data, data_dir=data_dir, batch_size=batch_size, lr=lr, seed=seed, output=output,
             params=params, eval_every=eval_every, patience=patience, steps_per_execution=steps_per_execution,
-            jit_compile=jit_compile, pretrained=pretrained, precision=precision, overwrite=overwrite,
+            jit_compile=jit_compile, pretrained=pretrained, precision=precision, overwrite=overwrite, preset=preset,
         )
         past = _ResumedRun.read(resume)
         model, data_dir, seed, output = past.config["model"], past.config["data_dir"], past.config["seed"], resume
@@ -861,8 +876,10 @@ def train(
     else:
         model_kwargs, settings = _merge_settings(
             spec, params, {"epochs": epochs, "batch_size": batch_size, "lr": lr, "eval_every": eval_every}, data_name,
-            loader_keys,
+            loader_keys, preset,
         )
+        if model_kwargs.get("seed", 0) is None:  # the model's own draws follow --seed
+            model_kwargs["seed"] = seed
         if dataset is not None:
             _check_no_loader_params(params, data_name)
     _check_patience(patience)
@@ -909,6 +926,7 @@ def train(
             provenance=provenance, seed=seed, device_name=device_name, output=output,
             patience=patience, tensorboard=tensorboard, steps_per_execution=steps_per_execution,
             jit_compile=jit_compile, pretrained=pretrained, verbose=verbose, precision=precision, strategy=strategy,
+            preset=preset,
         )
 
 
@@ -956,7 +974,7 @@ _RESUME_KEEPS = {
     "model": "--model", "data": "--data", "data_dir": "--data-dir", "batch_size": "--batch-size", "lr": "--lr",
     "seed": "--seed", "output": "--output", "params": "--set", "eval_every": "--eval-every", "patience": "--patience",
     "steps_per_execution": "steps_per_execution", "jit_compile": "--jit/--no-jit", "pretrained": "--pretrained-gmf/--pretrained-mlp",
-    "precision": "--precision", "overwrite": "--overwrite",
+    "precision": "--precision", "overwrite": "--overwrite", "preset": "--preset",
 }
 
 
@@ -1015,7 +1033,7 @@ def describe_data(data, provenance: dict | None = None) -> str:
 
 def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribution, *, provenance, seed,
                     device_name, output, patience, tensorboard, steps_per_execution, jit_compile, pretrained,
-                    verbose, precision, strategy) -> RunResult:
+                    verbose, precision, strategy, preset=None) -> RunResult:
     """:func:`train` from building the model on, inside the precision policy and the strategy's
     scope (``output`` is this process' run directory: a temporary one on a non-chief worker)."""
     net = _build(spec, dataset, model_kwargs, pretrained)
@@ -1034,7 +1052,8 @@ def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribut
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             settings["lr"], max(1, settings["trn_num"] // settings["batch_size"]), settings["lr_decay"], staircase=True
         )
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=settings["adam_epsilon"])
+    # a run recorded before the setting existed trained with Keras' Adam
+    optimizer = make_optimizer(settings.get("optimizer", "adam"), learning_rate, settings["adam_epsilon"])
     net.compile(
         optimizer=scale.make_optimizer(optimizer, precision),
         steps_per_execution=steps_per_execution,
@@ -1048,6 +1067,7 @@ def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribut
         "model_config": net.get_config(),
         "hyperparameters": model_kwargs,
         "training": settings,
+        "preset": past.config.get("preset") if past is not None else preset,
         # how to reload exactly this data (tfrec evaluate, --resume); data built by hand cannot be
         "data": provenance["name"] if provenance else dataset.name,
         "data_dir": provenance.get("path") if provenance else None,

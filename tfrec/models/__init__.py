@@ -1,6 +1,9 @@
 """The models. Importing this package registers every model class for Keras serialisation
 (``@keras.saving.register_keras_serializable(package="tfrec")``), which is what
-``keras.saving.load_model`` needs to reload a ``.keras`` file."""
+``keras.saving.load_model`` needs to reload a ``.keras`` file (and registers
+:class:`tfrec.optimizers.TorchAdam`, which the PyTorch ports are compiled with)."""
+
+from tfrec import optimizers  # noqa: F401  (registers TorchAdam for .keras loading)
 
 from tfrec.models.afm import AFM
 from tfrec.models.attrec import AttRec

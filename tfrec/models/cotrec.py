@@ -43,8 +43,10 @@ other value is the corrected version (``../shared/seeds/README.md``):
   coordinate ``j`` across the batch; ``"corrected"`` ranks by ``X_n @ S^T`` (column ``b`` is
   session ``b``), for any batch size. (The softmax over items does not change a column's order:
   the top-``C`` is taken from the logits.)
-* ``negative_draw="shared"``: one draw of ``K`` ranks in ``[K, C)`` for the whole batch
-  (``torch.randint(K, num, (K,))``); ``"per_session"`` draws ``K`` ranks per session.
+* ``negative_draw="shared"``: one draw of ``K`` ranks in ``[K, C)`` per step for the whole
+  batch, shared by both views (``topk_func_random``'s one ``torch.randint(K, num, (K,))`` indexes
+  both rankings); ``"per_session"`` draws ``K`` ranks per session (one draw per step too,
+  shared by the two views of a session).
 * ``ssl_layout="reshape"``: ``SSL_topk`` turns the ``[K, B, d]`` mined embeddings into
   ``[B, K, d]`` with ``reshape`` (mixing sessions); ``"transpose"`` keeps session ``b``'s own.
 * ``ssl_reduction="sum"``: the contrastive loss is a sum over the batch; ``"mean"`` averages.
@@ -60,6 +62,9 @@ other value is the corrected version (``../shared/seeds/README.md``):
 * Tmall and positions: the notebook asks for ``tmall`` but tests ``dataset == 'Tmall'``, so as it
   runs Tmall uses the position-aware attention (``use_positions=True``, the default); the
   original repository uses ``use_positions=False`` for Tmall.
+* Optimizer: ``torch.optim.Adam`` (lr 1e-3, epsilon 1e-8 inside the bias correction);
+  ``tfrec train`` compiles with :class:`tfrec.optimizers.TorchAdam`, the same step (training
+  setting ``optimizer=torch_adam``; ``adam`` is Keras' form, which differs for small gradients).
 * Not reproduced because they have no effect: ``w_i`` / ``w_s`` (defined, never used) and the
   ``l2`` argument (never passed to Adam): no weight decay here either.
 
@@ -179,7 +184,8 @@ class CoTRec(LossTracking, keras.Model):
         num_candidates: ``C``, the ranking depth negatives are drawn from (5000; clipped to
             ``num_items``).
         temperature: contrastive temperature (0.2).
-        seed: seed of the negative-rank draws.
+        seed: seed of the negative-rank draws (``tfrec train`` passes its ``--seed``); ``None``
+            takes one from Python's ``random``, which ``keras.utils.set_random_seed`` seeds.
         session_view, graph_maps, diff_mask, predict_product, negative_draw, ssl_layout,
         ssl_reduction, adversarial_pairing, mining: the quirk options (module docstring);
             the first value of each is the reference's.
@@ -201,7 +207,7 @@ class CoTRec(LossTracking, keras.Model):
         num_positives: int = 10,
         num_candidates: int = 5000,
         temperature: float = 0.2,
-        seed: int = 0,
+        seed: int | None = None,
         session_view: str = "detached",
         graph_maps: str = "fixed",
         diff_mask: str = "target_only",
@@ -240,6 +246,12 @@ class CoTRec(LossTracking, keras.Model):
                 f"`num_candidates` (clipped to num_items = {self.num_items}) must exceed `num_positives` = "
                 f"{self.num_positives}: negatives are drawn from ranks num_positives .. num_candidates - 1"
             )
+        if seed is None:  # as Keras' own layers: from the global seed (keras.utils.set_random_seed)
+            import random
+
+            seed = random.randint(0, 2**31 - 1)
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise ValueError(f"`seed` must be a non-negative integer; got {seed!r}")
         self.seed = int(seed)
         self.options = {}
         for name, value in (
@@ -400,17 +412,23 @@ class CoTRec(LossTracking, keras.Model):
             return tf.stop_gradient(scores)
         return tf.matmul(sessions, table, transpose_b=True)
 
-    def _mine(self, ranking, rows):
-        """Positives ``[K, C', d]`` (ranks ``0..K-1``) and negatives (random ranks in ``[K, C)``)
-        for the columns of ``ranking``; ``rows(indices)`` looks up the embeddings of items."""
+    def negative_ranks(self, rows) -> tf.Tensor:
+        """This step's draw of negative ranks in ``[K, C)``, used by both views: ``[K]``
+        (``negative_draw="shared"``) or ``[rows, K]`` (``"per_session"``)."""
+        k, depth = self.num_positives, min(self.num_candidates, self.num_items)
+        shape = (k,) if self.options["negative_draw"] == "shared" else (rows, k)
+        return keras.random.randint(shape, k, depth, seed=self.seed_generator, dtype="int32")
+
+    def _mine(self, ranking, rows, ranks):
+        """Positives ``[K, C', d]`` (ranks ``0..K-1``) and negatives (at ``ranks``, from
+        :meth:`negative_ranks`) for the columns of ``ranking``; ``rows(indices)`` looks up the
+        embeddings of items."""
         k = self.num_positives
         depth = min(self.num_candidates, self.num_items)
         top = top_candidates(tf.stop_gradient(ranking), depth, self.options["topk_method"])  # [C', depth]
         if self.options["negative_draw"] == "shared":
-            ranks = keras.random.randint((k,), k, depth, seed=self.seed_generator, dtype="int32")
             negatives = tf.gather(top, ranks, axis=1)
         else:
-            ranks = keras.random.randint((tf.shape(top)[0], k), k, depth, seed=self.seed_generator, dtype="int32")
             negatives = tf.gather(top, ranks, batch_dims=1)
         pick = lambda idx: rows(tf.transpose(idx))  # [K, C', d], as the reference's loop
         return pick(top[:, :k]), pick(negatives)
@@ -497,12 +515,13 @@ class CoTRec(LossTracking, keras.Model):
         # example_predicting + topk_func_random
         rank_item = self._ranking_logits(x_n, s_item, scores, x_t)
         rank_sess = self._ranking_logits(table, s_sess, None)
+        ranks = self.negative_ranks(tf.shape(rank_item)[0])  # one draw for both views, as topk_func_random
         if self.options["mining"] == "crossed":
-            pos_item, neg_item = self._mine(rank_sess, normalized_rows)  # the item view learns from the session view's ranking
-            pos_sess, neg_sess = self._mine(rank_item, raw_rows)
+            pos_item, neg_item = self._mine(rank_sess, normalized_rows, ranks)  # the item view learns from the session view's ranking
+            pos_sess, neg_sess = self._mine(rank_item, raw_rows, ranks)
         else:
-            pos_item, neg_item = self._mine(rank_item, normalized_rows)
-            pos_sess, neg_sess = self._mine(rank_sess, raw_rows)
+            pos_item, neg_item = self._mine(rank_item, normalized_rows, ranks)
+            pos_sess, neg_sess = self._mine(rank_sess, raw_rows, ranks)
         last = tf.gather(items, tf.maximum(lengths - 1, 0), batch_dims=1) - 1
         contrastive = self._contrastive(normalized_rows(last), s_item, pos_item, neg_item)
         contrastive += self._contrastive(raw_rows(last), s_sess, pos_sess, neg_sess)

@@ -18,6 +18,9 @@ Decisions where the reference is quirky (all documented, none silent):
   here is therefore ``dropout=0.0``, and ``dropout > 0`` applies it after each hidden layer.
 * **Loss.** ``BCELoss(sigmoid(x))`` is computed as ``sigmoid_cross_entropy_with_logits(x)``
   (same value, numerically stable).
+* **Optimizer.** Seed 004 steps ``torch.optim.Adam`` (lr 1e-3, epsilon 1e-8 inside the bias
+  correction): ``tfrec train`` compiles with :class:`tfrec.optimizers.TorchAdam`, the same step
+  (training setting ``optimizer=torch_adam``; ``adam`` is Keras' form).
 * **Pre-training.** :func:`neumf_from_pretrained` initialises NeuMF from trained GMF and MLP as in
   the NCF paper (alpha = 0.5 weighting of the two output layers).
 """
