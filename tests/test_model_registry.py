@@ -1,4 +1,4 @@
-"""tfrec/registry.py: presets over the defaults, per dataset, and under --set."""
+"""tfrec/registry.py (the model registry; tests/data/test_registry.py has the datasets'): presets over the defaults, per dataset, and under --set."""
 
 from __future__ import annotations
 
