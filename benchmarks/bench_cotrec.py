@@ -69,11 +69,13 @@ def main(argv=None) -> dict:
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()
     from tfrec.distribute import check_precision, make_optimizer, precision_scope
+    from tfrec.optimizers import build_optimizer
 
     with precision_scope(check_precision(args.precision)):
         model = CoTRec.from_data(data, **model_kwargs)
     build_seconds = time.perf_counter() - start
-    optimizer = make_optimizer(keras.optimizers.Adam(settings["lr"], epsilon=settings["adam_epsilon"]), args.precision)
+    # the registry's optimizer (torch_adam, as tfrec train steps COTREC)
+    optimizer = make_optimizer(build_optimizer(settings["optimizer"], settings["lr"], settings["adam_epsilon"]), args.precision)
     model.compile(optimizer=optimizer, jit_compile=False)
 
     training = session_training_data(data, batch_size=settings["batch_size"], seed=args.seed,

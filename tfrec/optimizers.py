@@ -99,7 +99,7 @@ OPTIMIZERS = {
 }
 
 
-def make_optimizer(name: str, learning_rate, epsilon: float) -> keras.optimizers.Optimizer:
+def build_optimizer(name: str, learning_rate, epsilon: float) -> keras.optimizers.Optimizer:
     """The optimizer ``name`` (a key of :data:`OPTIMIZERS`) with this learning rate (or
     schedule) and epsilon; ``name`` is checked by :func:`tfrec.training` before this is called."""
     cls, _ = OPTIMIZERS[name]

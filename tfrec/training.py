@@ -35,8 +35,8 @@ from tfrec.data.registry import load_dataset
 from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior, SequenceData, SessionData
 from tfrec.devices import configure_device
 from tfrec.errors import NonFiniteLoss, UserError
-from tfrec.optimizers import OPTIMIZERS, make_optimizer
-from tfrec.registry import ModelSpec, get_model_spec, resolve_hparams
+from tfrec.optimizers import OPTIMIZERS, build_optimizer
+from tfrec.registry import ModelSpec, did_you_mean, get_model_spec, resolve_hparams
 
 
 # --------------------------------------------------------------------------------------------
@@ -718,8 +718,6 @@ def _check_settings(settings: dict, explicit: dict) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
             raise UserError(f"{option('lr')} must be a positive finite number; got {value!r}")
     if "optimizer" in settings and settings["optimizer"] not in OPTIMIZERS:
-        from tfrec.registry import did_you_mean
-
         name = settings["optimizer"]
         raise UserError(
             f"--set optimizer: unknown optimizer {name!r}; {did_you_mean(name, OPTIMIZERS)}valid: "
@@ -1053,7 +1051,7 @@ def _train_in_scope(spec, task, dataset, model_kwargs, settings, past, distribut
             settings["lr"], max(1, settings["trn_num"] // settings["batch_size"]), settings["lr_decay"], staircase=True
         )
     # a run recorded before the setting existed trained with Keras' Adam
-    optimizer = make_optimizer(settings.get("optimizer", "adam"), learning_rate, settings["adam_epsilon"])
+    optimizer = build_optimizer(settings.get("optimizer", "adam"), learning_rate, settings["adam_epsilon"])
     net.compile(
         optimizer=scale.make_optimizer(optimizer, precision),
         steps_per_execution=steps_per_execution,

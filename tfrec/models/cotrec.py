@@ -93,6 +93,7 @@ graph over the whole batch, which a per-replica split would change.
 from __future__ import annotations
 
 import numbers
+import random
 
 import numpy as np
 
@@ -241,14 +242,12 @@ class CoTRec(LossTracking, keras.Model):
         self.max_len = check_positive_int("max_len", max_len)
         self.num_positives = check_positive_int("num_positives", num_positives)
         self.num_candidates = check_positive_int("num_candidates", num_candidates)
-        if min(self.num_candidates, self.num_items) <= self.num_positives:
+        if self.mining_depth <= self.num_positives:
             raise ValueError(
                 f"`num_candidates` (clipped to num_items = {self.num_items}) must exceed `num_positives` = "
                 f"{self.num_positives}: negatives are drawn from ranks num_positives .. num_candidates - 1"
             )
         if seed is None:  # as Keras' own layers: from the global seed (keras.utils.set_random_seed)
-            import random
-
             seed = random.randint(0, 2**31 - 1)
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise ValueError(f"`seed` must be a non-negative integer; got {seed!r}")
@@ -412,20 +411,24 @@ class CoTRec(LossTracking, keras.Model):
             return tf.stop_gradient(scores)
         return tf.matmul(sessions, table, transpose_b=True)
 
+    @property
+    def mining_depth(self) -> int:
+        """``C``: the ranking depth the negatives are drawn from, ``num_candidates`` clipped to ``num_items``."""
+        return min(self.num_candidates, self.num_items)
+
     def negative_ranks(self, rows) -> tf.Tensor:
         """This step's draw of negative ranks in ``[K, C)``, used by both views: ``[K]``
         (``negative_draw="shared"``) or ``[rows, K]`` (``"per_session"``)."""
-        k, depth = self.num_positives, min(self.num_candidates, self.num_items)
+        k = self.num_positives
         shape = (k,) if self.options["negative_draw"] == "shared" else (rows, k)
-        return keras.random.randint(shape, k, depth, seed=self.seed_generator, dtype="int32")
+        return keras.random.randint(shape, k, self.mining_depth, seed=self.seed_generator, dtype="int32")
 
     def _mine(self, ranking, rows, ranks):
         """Positives ``[K, C', d]`` (ranks ``0..K-1``) and negatives (at ``ranks``, from
         :meth:`negative_ranks`) for the columns of ``ranking``; ``rows(indices)`` looks up the
         embeddings of items."""
         k = self.num_positives
-        depth = min(self.num_candidates, self.num_items)
-        top = top_candidates(tf.stop_gradient(ranking), depth, self.options["topk_method"])  # [C', depth]
+        top = top_candidates(tf.stop_gradient(ranking), self.mining_depth, self.options["topk_method"])  # [C', C]
         if self.options["negative_draw"] == "shared":
             negatives = tf.gather(top, ranks, axis=1)
         else:
