@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
     import tfrec
     from tfrec.data.registry import load_dataset
     from tfrec.registry import get_model_spec
-    from tfrec.training import SequenceTask
+    from tfrec.tasks.sequences import SequenceTask
 
     data_name = get_model_spec("attrec").dataset_name(args.data)
     start = time.perf_counter()

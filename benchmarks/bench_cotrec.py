@@ -58,7 +58,7 @@ def main(argv=None) -> dict:
     from tfrec.layers.session_graph import l2_normalize
     from tfrec.models.cotrec import CoTRec
     from tfrec.registry import get_model_spec, resolve_hparams
-    from tfrec.training import SessionTask
+    from tfrec.tasks.sessions import SessionTask
 
     spec = get_model_spec("cotrec")
     data_name = spec.dataset_name(args.data)
@@ -148,7 +148,7 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     SessionTask.evaluate(model, data, settings)
     record["eval_seconds"] = round(time.perf_counter() - start, 2)
-    record["untrained_test"] = {k: round(v, 4) for k, v in test.items() if k.split("@")[0] in ("P", "MRR")}
+    record["untrained_test"] = {k: round(v, 4) for k, v in test.items() if k.split("@")[0] in ("HR", "MRR")}
 
     if args.full_epoch:
         result = tfrec.train("cotrec", dataset=data, data=data_name, epochs=1, seed=args.seed, device="cpu",

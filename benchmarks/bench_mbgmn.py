@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
 
     params = {"predictor_dtype": args.predictor_dtype} if args.predictor_dtype else None
     result = tfrec.train("mbgmn", dataset=data, data="beibei", epochs=args.epochs, seed=args.seed, device="cpu", verbose=0, params=params)
-    from tfrec.training import MultiBehaviorTask
+    from tfrec.tasks.multi_behavior import MultiBehaviorTask
 
     start = time.perf_counter()
     MultiBehaviorTask.evaluate(result.model, data, result.config["training"])

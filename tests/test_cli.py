@@ -183,10 +183,10 @@ def test_nan_loss_is_one_line_exit_2_and_keeps_the_checkpoint(runner, tmp_path, 
     """Weights poisoned after epoch 1's checkpoint: epoch 2's loss is NaN from its first step."""
     import numpy as np
 
-    from tfrec import training
+    from tfrec import callbacks
     from tfrec.runs import load_run_model
 
-    original = training.AtomicCheckpoint.on_epoch_end
+    original = callbacks.AtomicCheckpoint.on_epoch_end
 
     def poison_after_first(self, epoch, logs=None):
         original(self, epoch, logs)
@@ -194,7 +194,7 @@ def test_nan_loss_is_one_line_exit_2_and_keeps_the_checkpoint(runner, tmp_path, 
             for variable in self.model.trainable_variables:
                 variable.assign(variable.numpy() * np.nan)
 
-    monkeypatch.setattr(training.AtomicCheckpoint, "on_epoch_end", poison_after_first)
+    monkeypatch.setattr(callbacks.AtomicCheckpoint, "on_epoch_end", poison_after_first)
     run_dir = tmp_path / "run"
     result = runner.invoke(
         main, ["train", "--model", "gmf", "--epochs", "3", "--device", "cpu", "--output", str(run_dir), "--quiet"]

@@ -61,8 +61,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import tfrec
-from tfrec.data.ctr import make_synthetic_ctr
-from tfrec.data.sequences import load_synthetic_sequences
+from tfrec.data.synthetic import make_synthetic_ctr
+from tfrec.data.synthetic import load_synthetic_sequences
 from tfrec.data.synthetic import load_synthetic
 
 runs = {{

@@ -56,22 +56,26 @@ def test_full_ranks_counts_without_sorting_and_ties_pessimistic():
     # row 0: target 0.5; 0.9 above, the other 0.5 ties -> rank 2
     # row 1: target 1.0; 3.0 and 2.0 above, item 3 ties -> rank 3
     assert evaluation.full_ranks(scores, targets).numpy().tolist() == [2, 3]
-    exclude = np.zeros_like(scores, dtype=bool)
-    exclude[0, 1] = True  # drop the 0.9 item
-    exclude[1, 1] = True  # trying to exclude the target itself is ignored
-    assert evaluation.full_ranks(scores, targets, exclude).numpy().tolist() == [1, 3]
 
 
-def test_evaluate_full_reports_precision_and_batches():
+def test_full_ranks_match_a_numpy_count():
     rng = np.random.default_rng(0)
     table = rng.normal(size=(7, 11)).astype(np.float32)
     targets = rng.integers(0, 11, size=7)
-    expected_ranks = [(np.delete(row, t) >= row[t]).sum() for row, t in zip(table, targets)]
-    got = evaluation.evaluate_full(lambda q: np.asarray(table)[q.numpy()], np.arange(7), targets, ks=(3,), batch_size=3)
-    ref = evaluation.ranking_metrics(np.array(expected_ranks), ks=(3,))
-    assert got["HR@3"] == pytest.approx(ref["HR@3"])
-    assert got["MRR@3"] == pytest.approx(ref["MRR@3"])
-    assert got["P@3"] == pytest.approx(ref["HR@3"] / 3)
+    expected = [(np.delete(row, t) >= row[t]).sum() for row, t in zip(table, targets)]
+    assert evaluation.full_ranks(table, targets).numpy().tolist() == expected
+
+
+def test_ranks_under_one_score_vector_equal_full_ranks():
+    rng = np.random.default_rng(2)
+    counts = rng.integers(0, 5, size=30).astype(np.float32)  # many ties
+    targets = rng.integers(0, 30, size=40)
+    expected = [(np.delete(counts, t) >= counts[t]).sum() for t in targets]
+    assert evaluation.ranks_under(counts, targets).tolist() == expected
+
+
+def test_mean_reciprocal_rank_has_no_cut_off():
+    assert evaluation.mean_reciprocal_rank(np.array([0, 1, 99])) == pytest.approx((1 + 1 / 2 + 1 / 100) / 3)
 
 
 def test_evaluate_sampled_batched_matches_unbatched():

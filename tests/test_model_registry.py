@@ -28,3 +28,25 @@ def test_a_preset_is_refused_where_it_has_no_values_and_a_misspelt_one_is_named(
         resolve_hparams(spec, None, "tmall", preset="readm")
     with pytest.raises(UserError, match=r"unknown --preset 'readme' for model 'neumf'; it has none"):
         resolve_hparams(get_model_spec("neumf"), None, "ml-1m", preset="readme")
+
+
+def test_each_default_is_written_once():
+    """The registry's model defaults are the constructor's (one value, two views); loader
+    options are the loader's (the registry holds only their sources); every source names a key."""
+    import inspect
+
+    from tfrec.data.registry import list_datasets, loader_options
+    from tfrec.registry import list_models
+
+    def plain(value):
+        return list(value) if isinstance(value, (tuple, list)) else value
+
+    for spec in list_models():
+        parameters = inspect.signature(spec.model_class().__init__).parameters
+        for key, value in spec.model_defaults.items():
+            assert key in parameters, (spec.name, key)
+            assert plain(parameters[key].default) == plain(value), (spec.name, key, parameters[key].default, value)
+        loader_keys = set().union(*(loader_options(d.name) for d in list_datasets() if d.task == spec.task))
+        assert not set(spec.train_defaults) & loader_keys, (spec.name, set(spec.train_defaults) & loader_keys)
+        known = set(spec.model_defaults) | set(spec.train_defaults) | loader_keys
+        assert set(spec.sources) <= known, (spec.name, set(spec.sources) - known)

@@ -19,8 +19,8 @@ MODELS = ("neumf", "gmf", "mlp", "attrec", "cotrec", *CTR)
 
 @pytest.fixture(scope="module")
 def datasets():
-    from tfrec.data.ctr import make_synthetic_ctr
-    from tfrec.data.sequences import load_synthetic_sequences
+    from tfrec.data.synthetic import make_synthetic_ctr
+    from tfrec.data.synthetic import load_synthetic_sequences
     from tfrec.data.synthetic import load_synthetic, synthetic_sessions
 
     return {

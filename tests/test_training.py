@@ -65,10 +65,10 @@ def test_bad_training_settings_are_user_errors(tiny_implicit):
 def _poison_after_first_checkpoint(monkeypatch):
     """After epoch 1's checkpoint, set every weight to NaN: epoch 2's loss is NaN from its first
     step. Returns the weights epoch 1 saved."""
-    from tfrec import training
+    from tfrec import callbacks
 
     saved = {}
-    original = training.AtomicCheckpoint.on_epoch_end
+    original = callbacks.AtomicCheckpoint.on_epoch_end
 
     def on_epoch_end(self, epoch, logs=None):
         original(self, epoch, logs)
@@ -77,7 +77,7 @@ def _poison_after_first_checkpoint(monkeypatch):
             for variable in self.model.trainable_variables:
                 variable.assign(variable.numpy() * np.nan)
 
-    monkeypatch.setattr(training.AtomicCheckpoint, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(callbacks.AtomicCheckpoint, "on_epoch_end", on_epoch_end)
     return saved
 
 

@@ -32,7 +32,7 @@ def _resume(run_dir, epochs, dataset):
 
 @pytest.fixture(scope="module")
 def tiny_ctr():
-    from tfrec.data.ctr import make_synthetic_ctr
+    from tfrec.data.synthetic import make_synthetic_ctr
 
     return make_synthetic_ctr(seed=1, num_users=40, num_items=30)
 

@@ -129,21 +129,16 @@ def train(ctx, model_name, data, data_dir, epochs, batch_size, lr, seed, device,
     and the test metrics. The run directory holds config.json, model.keras, best.keras,
     history.csv, metrics.json, state.npz and catalogue.npz (your ids).
     """
-    from tfrec.training import train as train_api
+    from tfrec.training import check_resume_conflicts, train as train_api
 
     if resume is not None:
-        given = {
-            name: value for name, value in ctx.params.items()
-            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-        }
-        kept = {"epochs", "device", "tensorboard", "quiet", "strategy", "resume"}
-        clashing = [f"--{name.replace('_', '-')}" for name in given if name not in kept]
-        if clashing:
-            flags = ", ".join("--model" if c == "--model-name" else "--set" if c == "--sets" else "--jit/--no-jit" if c == "--jit" else c for c in clashing)
-            raise UserError(
-                f"--resume continues the run with its own settings; {flags} cannot be combined with it "
-                "(only --epochs, --device, --tensorboard, --strategy and --quiet can)"
-            )
+        api_names = {"model_name": "model", "sets": "params", "pretrained_gmf": "pretrained",
+                     "pretrained_mlp": "pretrained", "jit": "jit_compile"}
+        check_resume_conflicts(**{  # the options typed, by their train() names: one rule for both
+            api_names.get(name, name): value for name, value in ctx.params.items()
+            if name not in ("epochs", "device", "tensorboard", "quiet", "strategy", "resume")
+            and ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        })
         result = train_api(resume=resume, epochs=epochs, device=device, tensorboard=tensorboard, verbose=0 if quiet else 1, strategy=strategy)
         click.echo(dumps({"run_dir": str(resume), "test": result.metrics["test"]}))
         return
@@ -278,6 +273,13 @@ def models_show(name):
         for key, value in group.items():
             source = spec.sources.get(key, "")
             click.echo(f"  {key:<20} {json.dumps(value):<18} {source}")
+    from tfrec.data.registry import loader_defaults
+
+    options = {key: value for key, value in loader_defaults(spec.default_data).items() if key in spec.sources}
+    if options:  # the loader holds these values; the registry only where they come from
+        click.echo(f"loader options of --data {spec.default_data} (tfrec datasets info DATA lists each dataset's):")
+        for key, value in options.items():
+            click.echo(f"  {key:<20} {json.dumps(value):<18} {spec.sources[key]}")
     for data_name, overrides in spec.dataset_defaults.items():
         click.echo(f"defaults for --data {data_name}: {json.dumps(overrides)}")
     for name, preset in spec.presets.items():

@@ -37,11 +37,11 @@ embedding gradients sparse as on one device; ``multiworker`` all-reduces them de
 (Wide & Deep) does not repeat a one-device run exactly; the others do, up to rounding.
 
 Under a strategy (``mirrored`` or ``multiworker``) each step is its own call without XLA
-(``steps_per_execution=1``, ``jit_compile=False``): with Keras 3.15 a ``steps_per_execution``
+(``steps_per_execution=1``, ``jit_compile=False``): with the Keras this was written for, a ``steps_per_execution``
 loop under ``MirroredStrategy`` fails ("You must feed a value for placeholder tensor
 'while/body/.../Placeholder'", even for a plain ``Sequential``), and XLA cannot compile a step
 whose variables live on several devices. ``--jit`` with a strategy is an error. Two more
-Keras 3.15 failures under ``MultiWorkerMirroredStrategy`` are worked around in
+Keras failures under ``MultiWorkerMirroredStrategy`` are worked around in
 :func:`prepare_model`.
 
 Multi-worker runs: only the chief (``TF_CONFIG`` task index 0 of type ``worker`` or ``chief``)
@@ -210,7 +210,7 @@ def distributable(dataset: tf.data.Dataset, strategy: tf.distribute.Strategy) ->
 def prepare_model(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
     """Make a built and compiled ``model`` ready for ``fit`` under ``strategy``.
 
-    Under ``MultiWorkerMirroredStrategy`` Keras 3.15's ``fit`` first takes one batch and
+    Under ``MultiWorkerMirroredStrategy`` Keras' ``fit`` first takes one batch and
     all-reduces it (``strategy.reduce("MEAN", batch)``, to build the model symbolically), which
     fails on the batch's int32 ids ("Attempt to convert a value (PerReplica...) to a Tensor").
     tfrec's models are built before ``fit``, so this builds the optimizer(s) here and stops Keras
@@ -218,19 +218,23 @@ def prepare_model(model: keras.Model, strategy: tf.distribute.Strategy) -> None:
     :func:`tfrec.training.train` calls it inside ``strategy.scope()``. Keras then averages each
     step's logged values across workers with ``strategy.reduce("MEAN", value, axis=0)``, which
     fails on scalars ("Invalid reduction dimension 0 for input with 0 dimensions"): the
-    model's ``train_step`` is wrapped to log ``[1]`` tensors, which that reduces to scalars.
+    models' ``train_step`` log ``[1]`` tensors there (:func:`step_logs`), which that reduces to
+    scalars.
     """
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     model._distribute_strategy = None  # Keras then uses tf.distribute.get_strategy(): the scope's
-    step = model.train_step
 
-    def train_step(data):
-        return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
 
-    model.train_step = train_step
+def step_logs(logs: dict) -> dict:
+    """A ``train_step``'s logs as ``fit`` can reduce them under the strategy in scope: ``[1]``
+    tensors under ``MultiWorkerMirroredStrategy`` (see :func:`prepare_model`), else unchanged.
+    :meth:`tfrec.models.base.Recommender.train_step` returns its logs through this."""
+    if not isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,11 @@ Metric definitions, for one positive at zero-based rank ``r``:
 * ``NDCG@K`` = 1 / log2(r + 2) if r < K else 0 (log base 2, as NCF; AttRec's reference uses the
   natural log, see ``tfrec.models.attrec``)
 * ``MRR@K`` = 1 / (r + 1) if r < K else 0
-* ``P@K`` (full ranking only) = HR@K / K: the precision of a K-item list holding one relevant item.
+* ``MRR`` (no cut-off) = 1 / (r + 1) over all candidates (AttRec's seed 001)
+
+There is no ``P@K``: the precision of a K-item list holding one relevant item would be HR@K / K,
+and the COTREC paper's "P@K" is the hit rate, reported here as ``HR@K`` (see
+:mod:`tfrec.tasks.sessions`).
 
 Each is averaged over test rows.
 """
@@ -69,17 +73,15 @@ def sampled_ranks(scores: tf.Tensor, candidates: tf.Tensor | None = None) -> tf.
 
 
 @tf.function(reduce_retracing=True)
-def full_ranks(scores: tf.Tensor, targets: tf.Tensor, exclude: tf.Tensor | None = None) -> tf.Tensor:
+def full_ranks(scores: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     """Zero-based rank of each target item among all items, by counting (no sort).
 
     Args:
         scores: ``[B, num_items]`` float scores of every item.
         targets: ``[B]`` int target item per row.
-        exclude: optional ``[B, num_items]`` bool mask of items removed from the ranking (for
-            example the user's training items); the target itself is never excluded.
 
     Returns:
-        ``[B]`` int32: the number of other (non-excluded) items scoring **greater than or equal
+        ``[B]`` int32: the number of other items scoring **greater than or equal
         to** the target (ties pessimistic).
     """
     scores = tf.convert_to_tensor(scores)
@@ -88,22 +90,19 @@ def full_ranks(scores: tf.Tensor, targets: tf.Tensor, exclude: tf.Tensor | None 
     competing = scores >= target_scores
     is_target = tf.one_hot(targets, tf.shape(scores)[1], on_value=True, off_value=False)
     competing = tf.logical_and(competing, tf.logical_not(is_target))
-    if exclude is not None:
-        competing = tf.logical_and(competing, tf.logical_not(tf.cast(exclude, tf.bool)))
     return tf.reduce_sum(tf.cast(competing, tf.int32), axis=1)
 
 
 # --------------------------------------------------------------------------------------------
 # Metrics from ranks
 # --------------------------------------------------------------------------------------------
-def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = (10,), precision: bool = False) -> dict[str, float]:
-    """HR@K, NDCG@K and MRR@K (and optionally P@K) averaged over rows, from zero-based ranks.
+def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = (10,)) -> dict[str, float]:
+    """HR@K, NDCG@K and MRR@K averaged over rows, from zero-based ranks.
 
     Args:
         ranks: ``[T]`` zero-based ranks of the positive (from :func:`sampled_ranks` or
             :func:`full_ranks`).
         ks: cut-offs.
-        precision: also report ``P@K`` = HR@K / K (full-ranking protocols).
 
     Returns:
         ``{"HR@10": ..., "NDCG@10": ..., "MRR@10": ...}`` as Python floats.
@@ -117,9 +116,21 @@ def ranking_metrics(ranks: np.ndarray, ks: Sequence[int] = (10,), precision: boo
         out[f"HR@{k}"] = float(hit.mean())
         out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
         out[f"MRR@{k}"] = float(np.where(hit, 1.0 / (ranks + 1.0), 0.0).mean())
-        if precision:
-            out[f"P@{k}"] = out[f"HR@{k}"] / k
     return out
+
+
+def mean_reciprocal_rank(ranks: np.ndarray) -> float:
+    """``MRR`` without a cut-off: the mean of ``1 / (r + 1)`` over rows (seed 001's AttRec
+    ``MRR``, over all of a row's candidates)."""
+    return float(np.mean(1.0 / (np.asarray(ranks, dtype=np.float64) + 1.0)))
+
+
+def ranks_under(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``[T]`` zero-based pessimistic full ranks of ``targets`` when every row has the same
+    ``[num_items]`` score vector ``scores`` (a popularity ranking): :func:`full_ranks` of one
+    score row, by binary search."""
+    order = np.sort(scores)
+    return (scores.size - np.searchsorted(order, scores[targets], side="left") - 1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,36 +176,6 @@ def sampled_ranks_of(score_fn: ScoreFn, users: np.ndarray, candidates: np.ndarra
         for i in range(0, len(users), batch_size)
     ]
     return np.concatenate(ranks)
-
-
-def evaluate_full(
-    score_all_fn: Callable[[tf.Tensor], tf.Tensor],
-    queries: np.ndarray,
-    targets: np.ndarray,
-    ks: Sequence[int] = (5, 10, 20),
-    batch_size: int = 512,
-    exclude: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> dict[str, float]:
-    """Full-ranking metrics (HR/Recall, P, NDCG, MRR at each K) over a whole test set.
-
-    Args:
-        score_all_fn: ``score_all_fn(queries [B, ...]) -> [B, num_items]`` scores of every item.
-        queries: ``[T, ...]`` query rows (user ids, or padded sessions).
-        targets: ``[T]`` target item per row.
-        ks: cut-offs.
-        batch_size: rows scored per call.
-        exclude: optional ``exclude(row_indices) -> [B, num_items] bool`` of items to leave out
-            of the ranking (for example the user's training items).
-    """
-    queries = np.asarray(queries)
-    targets = np.asarray(targets)
-    ranks = []
-    for i in range(0, len(targets), batch_size):
-        rows = np.arange(i, min(i + batch_size, len(targets)))
-        scores = score_all_fn(tf.constant(queries[rows]))
-        mask = None if exclude is None else tf.constant(exclude(rows))
-        ranks.append(full_ranks(scores, tf.constant(targets[rows]), mask).numpy())
-    return ranking_metrics(np.concatenate(ranks), ks, precision=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -70,13 +70,11 @@ place, so an interrupted export never leaves a half-written SavedModel.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +85,7 @@ import tensorflow as tf
 
 from tfrec.data.catalogue import Catalogue, has_pad, pad_value
 from tfrec.errors import UserError
+from tfrec.models.base import Recommender, ServingFunctions  # noqa: F401  (ServingFunctions: the models' serving contract)
 
 METADATA = "tfrec_export.json"
 ITEM_INPUTS = ("item_id", "history", "session_items")  # inputs whose ids are items
@@ -97,49 +96,6 @@ UNKNOWN_RULE = (
     "ids count as padding; a session without a known item is unknown. recommend: an unknown user_id (or a "
     "session without a known item) makes the row unknown."
 )
-
-
-@dataclass(frozen=True)
-class ServingFunctions:
-    """What a model's ``serving_endpoints()`` gives the export: functions of internal ids.
-
-    Attributes:
-        score: a ``tf.function`` with an ``input_signature`` of int32 ``tf.TensorSpec``s named
-            after its inputs (``user_id`` / ``item_id`` ``[B]``; ``history`` /
-            ``session_items`` ``[B, L]`` whose padding is internal item ``item_offset - 1``,
-            anywhere; CTR fields ``[B]`` or ``[B, M]`` padded with ``-1``) returning ``[B]``
-            float scores. Ids are always valid (unknown ones are replaced before the call).
-        score_all: optional ``tf.function`` of the non-item inputs (``user_id``, ``history``,
-            ``session_items``) returning ``[B, N]`` scores of every item: column ``j`` is
-            internal item ``item_offset + j``. Without it the export builds it from ``score``
-            (user and item ids, CTR attributes), or exports no ``recommend``.
-        score_meaning: what the score is (recorded in ``tfrec_export.json``).
-        item_offset: the model's first item id: ``0``, or ``1`` where item ``0`` pads.
-        needs_items: list inputs (``session_items``) that make a row unknown when they hold
-            no known id.
-    """
-
-    score: Callable
-    score_meaning: str
-    score_all: Callable | None = None
-    item_offset: int = 0
-    needs_items: tuple = ()
-
-    @property
-    def input_names(self) -> list[str]:
-        return [spec.name for spec in self.score.input_signature]
-
-
-def user_item_functions(model, meaning: str) -> ServingFunctions:
-    """:class:`ServingFunctions` of a model called as ``model((user_ids [B], item_ids [B]))``
-    -> ``[B]`` (NCF's models); ``recommend`` repeats each user over every item."""
-    spec = lambda name: tf.TensorSpec([None], tf.int32, name=name)  # noqa: E731
-
-    @tf.function(input_signature=[spec("user_id"), spec("item_id")], autograph=False)
-    def score(user_id, item_id):
-        return model((user_id, item_id), training=False)
-
-    return ServingFunctions(score=score, score_meaning=meaning)
 
 
 def export_saved_model(
@@ -155,8 +111,8 @@ def export_saved_model(
     in the user's own ids (see the module docstring for the inputs and outputs).
 
     Args:
-        model: a trained tfrec model (one with ``serving_endpoints()``, or a user-item model
-            with ``num_users`` / ``num_items``).
+        model: a trained tfrec model (a :class:`tfrec.models.base.Recommender`: its
+            ``serving_endpoints()`` and ``serving_scope()``).
         out_dir: destination folder; must not exist unless ``overwrite``.
         overwrite: replace an existing export.
         metadata: extra facts stored in ``tfrec_export.json`` beside the SavedModel.
@@ -180,7 +136,7 @@ def export_saved_model(
         "the catalogue of the data the model was trained on")
     catalogue = _catalogue_for(model, functions, catalogue)
     # models that cache derived tensors for speed (MB-GMN's CSR graph) trace from their variables
-    with getattr(model, "without_graph_cache", contextlib.nullcontext)():
+    with model.serving_scope():
         ids = RawIds(catalogue, functions, name="raw_ids")
         endpoints, info = _raw_id_endpoints(functions, ids, catalogue, include_seen)
         return _write_archive(model, ids, endpoints, out_dir, {"raw_ids": source, **info, **(metadata or {})})
@@ -188,14 +144,12 @@ def export_saved_model(
 
 # --------------------------------------------------------------------------------------------
 def _serving_functions(model) -> ServingFunctions:
-    if hasattr(model, "serving_endpoints"):
+    if not isinstance(model, Recommender):
+        raise UserError(f"model {type(model).__name__} is not a tfrec model: it has no serving signature to export")
+    try:
         functions = model.serving_endpoints()
-    elif hasattr(model, "num_users") and hasattr(model, "num_items"):
-        functions = user_item_functions(
-            model, "probability that the user interacts with the item (the sigmoid of the model's logit)"
-        )
-    else:
-        raise UserError(f"model {type(model).__name__} has no serving signature to export")
+    except NotImplementedError:
+        raise UserError(f"model {type(model).__name__} has no serving signature to export") from None
     if not isinstance(functions, ServingFunctions):
         raise TypeError(f"{type(model).__name__}.serving_endpoints() must return tfrec.export.ServingFunctions")
     return functions
@@ -209,8 +163,8 @@ def _vocabulary_name(input_name: str) -> str:
 def _catalogue_for(model, functions: ServingFunctions, catalogue) -> Catalogue:
     """The given catalogue (or task data's), checked against the model; or the identity one."""
     names = functions.input_names
-    field_sizes = {f["name"]: int(f["vocab_size"]) for f in getattr(model, "field_specs", [])}
-    num_items = getattr(model, "num_items", None)
+    field_sizes = {f["name"]: int(f["vocab_size"]) for f in model.field_specs}
+    num_items = model.num_items
     if num_items is None:
         num_items = field_sizes.get("item_id", 0)
     if catalogue is None:
@@ -228,7 +182,7 @@ def _catalogue_for(model, functions: ServingFunctions, catalogue) -> Catalogue:
     if catalogue.num_items != int(num_items):
         problems.append(f"it has {catalogue.num_items} items, the model {int(num_items)}")
     if "user_id" in names:
-        num_users = getattr(model, "num_users", None)
+        num_users = model.num_users
         if catalogue.users is None:
             problems.append("it has no users and the model takes user_id")
         elif num_users is not None and catalogue.num_users != int(num_users):
@@ -503,10 +457,10 @@ def _write_archive(model, ids: RawIds, endpoints: dict, out_dir: Path, info: dic
         archive.write_out(str(tmp), options=tf.saved_model.SaveOptions(experimental_custom_gradients=False), verbose=False)
         info = {
             "model": type(model).__name__,
-            "num_users": None if getattr(model, "num_users", None) is None else int(model.num_users),
-            "num_items": None if getattr(model, "num_items", None) is None else int(model.num_items),
+            "num_users": None if model.num_users is None else int(model.num_users),
+            "num_items": None if model.num_items is None else int(model.num_items),
             # CTR models: every field is an argument of score (tfrec.models.ctr.CTRModel)
-            **({"fields": [dict(f) for f in model.field_specs]} if hasattr(model, "field_specs") else {}),
+            **({"fields": [dict(f) for f in model.field_specs]} if model.field_specs else {}),
             **info,
         }
         (tmp / METADATA).write_text(json.dumps(info, indent=2) + "\n")

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 
 from tfrec.errors import UserError
+from tfrec.tasks import KINDS, get_task
 
 # Constructor arguments that come from the dataset, never from the user.
 DATA_SHAPE_ARGS = ("num_users", "num_items")
@@ -36,7 +37,8 @@ class ModelSpec:
     Attributes:
         name: registry name (``neumf``).
         builder: ``"module:Class"`` of the ``keras.Model`` subclass.
-        task: the task-data kind it trains on (``implicit``, ``multi_behavior``, ...).
+        task: the task kind it trains on, a key of :data:`tfrec.tasks.KINDS` (``implicit``,
+            ``multi_behavior``, ...): :meth:`task_class` is the task's rules.
         description: one line for ``tfrec models list``.
         reference: which seed notebook and section it ports.
         model_defaults: constructor hyperparameters and their defaults.
@@ -63,6 +65,22 @@ class ModelSpec:
     dataset_defaults: dict = field(default_factory=dict)
     dataset_aliases: dict = field(default_factory=dict)
     presets: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.task not in KINDS:
+            raise ValueError(f"model {self.name!r}: task {self.task!r} is not one of {', '.join(KINDS)}")
+
+    def task_class(self):
+        """The :class:`tfrec.tasks.base.Task` the model trains and is evaluated under."""
+        return get_task(self.task)
+
+    def build(self, data, model_kwargs: dict):
+        """The model class' ``from_data(data, **model_kwargs)``, built; a bad value is a
+        UserError naming the model."""
+        try:
+            return self.model_class().from_data(data, **model_kwargs)
+        except (ValueError, TypeError) as error:
+            raise UserError(f"invalid hyperparameter for model {self.name!r}: {error}") from None
 
     def dataset_name(self, data: str | None) -> str:
         """The registered dataset ``--data data`` means for this model (its default if ``None``)."""
@@ -108,7 +126,6 @@ _NCF_TRAIN = {
     "batch_size": 256,
     "lr": 1e-3,
     "num_negatives": 4,
-    "num_test_negatives": 99,
     "optimizer": "torch_adam",
     "adam_epsilon": 1e-8,
     "eval_every": 1,
@@ -182,15 +199,12 @@ MODELS: dict[str, ModelSpec] = {
                 "lr_decay": 0.96,
                 "trn_num": 10000,
                 "samp_num": 40,
-                "num_test_negatives": 99,
                 "optimizer": "adam",
                 "adam_epsilon": 1e-8,
                 "eval_every": 1,
                 "top_k": 10,
                 "steps_per_execution": 1,
                 "jit_compile": False,
-                "behaviors": None,
-                "target": None,
                 "test_negatives": "fixed",
             },
             sources={
@@ -236,8 +250,6 @@ MODELS: dict[str, ModelSpec] = {
                 "epochs": 40,
                 "batch_size": 1024,
                 "lr": 1e-3,
-                "maxlen": 5,
-                "num_test_negatives": 101,
                 "resample_negatives": False,
                 "optimizer": "adam",
                 "adam_epsilon": 1e-7,
@@ -364,8 +376,6 @@ _CTR_TRAIN = {
     "optimizer": "adam",
     "adam_epsilon": 1e-7,
     "eval_every": 1,
-    "side_features": None,
-    "test_size": 0.15,
     "steps_per_execution": 64,
     "jit_compile": True,
 }
@@ -542,21 +552,19 @@ def resolve_hparams(
     return model_kwargs, train
 
 
+def check_task_data(spec: ModelSpec, data) -> None:
+    """A UserError when ``data`` is not the task data ``spec`` trains on (its task's
+    :meth:`~tfrec.tasks.base.Task.check_data`)."""
+    spec.task_class().check_data(spec.name, data)
+
+
 def build_model(name: str, data, **overrides):
-    """Build model ``name`` for task data ``data`` with defaults plus ``overrides``.
+    """Build model ``name`` for task data ``data`` with defaults plus ``overrides``
+    (:meth:`ModelSpec.build`: the one way every model is built, by ``tfrec.train`` too).
 
     Constructor errors from bad values (``ValueError``) become a UserError naming the option.
     """
     spec = get_model_spec(name)
-    from tfrec.training import check_task_data  # one home for which data each task takes
-
     check_task_data(spec, data)
     model_kwargs, _ = resolve_hparams(spec, overrides, spec.dataset_name(getattr(data, "name", None)))
-    shape_args = {key: getattr(data, key) for key in DATA_SHAPE_ARGS if hasattr(data, key)}
-    cls = spec.model_class()
-    try:
-        if hasattr(cls, "from_data"):  # models whose shape comes from more than the catalogue
-            return cls.from_data(data, **model_kwargs)
-        return cls(**shape_args, **model_kwargs)
-    except (ValueError, TypeError) as error:
-        raise UserError(f"invalid hyperparameter for model {spec.name!r}: {error}") from None
+    return spec.build(data, model_kwargs)

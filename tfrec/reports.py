@@ -15,7 +15,6 @@ Plotting needs matplotlib, an optional extra: ``pip install tfrec[plot]``.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,27 +95,13 @@ def read_history(path: str | Path) -> dict[str, list[float]]:
         UserError: the folder or file is missing, or the file is not a table of numbers.
     """
     file = _run_dir(path) / runs.HISTORY
-    try:
-        with file.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        raise UserError(f"{file} not found: is {file.parent} a tfrec run directory that finished an epoch?") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{file}: cannot read ({error})") from None
-    rows = [row for row in rows if row]
-    if len(rows) < 2 or "epoch" not in rows[0]:
+    if not file.exists():
+        raise UserError(f"{file} not found: is {file.parent} a tfrec run directory that finished an epoch?")
+    rows = runs.read_history(file)
+    if not rows:
         raise UserError(f"{file}: expected a header with 'epoch' and one row per epoch")
-    header = rows[0]
-    columns: dict[str, list[float]] = {name: [] for name in header}
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise UserError(f"{file}, line {line}: expected {len(header)} values like the header; got {len(row)}")
-        for name, cell in zip(header, row):
-            try:
-                columns[name].append(float(cell) if cell.strip() else math.nan)
-            except ValueError:
-                raise UserError(f"{file}, line {line}: {name} must be a number; got {cell!r}") from None
-    return columns
+    names = dict.fromkeys(key for row in rows for key in row)
+    return {name: [float(row[name]) if name in row else math.nan for row in rows] for name in names}
 
 
 # --------------------------------------------------------------------------------------------

@@ -217,26 +217,51 @@ def remove_partial_files(run_dir: Path) -> list[Path]:
 
 def read_history(path: Path) -> list[dict]:
     """The rows of a ``history.csv`` as ``[{"epoch": int, key: float, ...}]`` (empty cells left
-    out); ``[]`` when the file does not exist."""
+    out); ``[]`` when the file does not exist. The one reader of the file (:func:`write_history`
+    is its one writer).
+
+    Raises:
+        UserError: naming the file and line, when it is not a table of numbers with an
+            ``epoch`` column.
+    """
     import csv
 
     path = Path(path)
     if not path.exists():
         return []
-    rows = []
     try:
         with path.open(newline="") as handle:
-            for record in csv.DictReader(handle):
-                row = {key: float(value) for key, value in record.items() if key != "epoch" and value not in ("", None)}
-                rows.append({"epoch": int(record["epoch"]), **row})
-    except (KeyError, ValueError, TypeError) as error:
-        raise UserError(f"{path} is not a tfrec history file ({error})") from None
+            lines = [row for row in csv.reader(handle) if row]
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: cannot read ({error})") from None
+    if not lines or "epoch" not in lines[0]:
+        raise UserError(f"{path} is not a tfrec history file: expected a header with 'epoch' and one row per epoch")
+    header, rows = lines[0], []
+    for line, cells in enumerate(lines[1:], start=2):
+        if len(cells) != len(header):
+            raise UserError(f"{path}, line {line}: expected {len(header)} values like the header; got {len(cells)}")
+        row = {}
+        for name, cell in zip(header, cells):
+            if not cell.strip():
+                continue
+            try:
+                row[name] = int(cell) if name == "epoch" else float(cell)
+            except ValueError:
+                raise UserError(f"{path}, line {line}: {name} must be a number; got {cell!r}") from None
+        if "epoch" not in row:
+            raise UserError(f"{path}, line {line}: no epoch")
+        rows.append(row)
     return rows
 
 
-# --------------------------------------------------------------------------------------------
-# Training state (resume)
-# --------------------------------------------------------------------------------------------
+def write_history(path: Path, rows: list[dict]) -> None:
+    """Write ``history.csv`` atomically: one row per epoch, a column per key any row has
+    (``repr`` of floats, so :func:`read_history` gets the same numbers back)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = [",".join(columns)] + [",".join(repr(row[c]) if c in row else "" for c in columns) for row in rows]
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+
+
 def save_training_state(path: Path, variables: dict[str, list], info: dict) -> None:
     """Write ``variables`` (``{group: [variables]}``, e.g. the model's and each optimizer's)
     and ``info`` (JSON: the epoch, the best evaluation) to one ``.npz`` file, atomically.

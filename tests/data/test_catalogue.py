@@ -234,3 +234,11 @@ def test_the_module_does_not_import_tensorflow():
     code = "import sys, tfrec.data.catalogue; assert 'tensorflow' not in sys.modules, 'tensorflow imported'"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-1000:]
+
+
+def test_same_ids_compares_users_items_and_fields_in_order():
+    a = Catalogue.identity(3, 4, fields={"genre": 2})
+    assert a.same_ids(Catalogue.identity(3, 4, fields={"genre": 2}))
+    assert not a.same_ids(Catalogue.identity(3, 5, fields={"genre": 2}))  # another item
+    assert not a.same_ids(Catalogue.identity(3, 4))  # a field missing
+    assert not a.same_ids(Catalogue.identity(None, 4, fields={"genre": 2}))  # no users

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfrec.data.ctr import load_ml1m_ctr, load_synthetic_ctr, make_synthetic_ctr, stratified_test_mask
+from tfrec.data.ctr import load_ml1m_ctr
 from tfrec.data.registry import get_dataset, load_dataset
+from tfrec.data.splits import stratified_test_mask
+from tfrec.data.synthetic import load_synthetic_ctr, make_synthetic_ctr
 from tfrec.errors import DataError
 
 USERS = "1::F::1::10::48067\n2::M::56::16::70072\n3::M::25::15::55117\n"

@@ -7,15 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from tfrec.data.movielens import (
-    check_threshold,
-    id_values,
-    load_ml100k,
-    load_ml1m,
-    load_ncf_split,
-    load_ratings,
-    read_ratings_file,
-)
+from tfrec.data.files import check_threshold, id_values, read_ratings_file
+from tfrec.data.movielens import load_ml100k, load_ml1m, load_ncf_split, load_ratings
 from tfrec.errors import DataError
 
 # user 10: items 5 (t=3), 7 (t=9, latest), 8 (t=1); user 20: items 5 (t=4), 6 (t=4 tie), 9 (t=2)

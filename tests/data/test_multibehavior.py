@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from tfrec.data.multibehavior import load_interactions, load_mbgmn, load_synthetic_mb, safe_unpickle, sample_behavior_pairs
+from tfrec.data.files import safe_unpickle
+from tfrec.data.multibehavior import load_interactions, load_mbgmn, sample_behavior_pairs
+from tfrec.data.synthetic import load_synthetic_mb
 from tfrec.errors import DataError
 
 

@@ -13,12 +13,19 @@ import numpy as np
 import pytest
 
 from _protocol_cases import RATINGS, digest, write_interactions, write_mbgmn, write_ml_folder, write_session_log
-from tfrec.data.ctr import load_ml1m_ctr, load_synthetic_ctr
+from tfrec.data.ctr import load_ml1m_ctr
 from tfrec.data.movielens import load_ml1m, load_ml100k, load_ratings
-from tfrec.data.multibehavior import load_interactions, load_mbgmn, load_synthetic_mb
-from tfrec.data.sequences import build_sequences, load_ml1m_sequences, load_synthetic_sequences
+from tfrec.data.multibehavior import load_interactions, load_mbgmn
+from tfrec.data.sequences import load_ml1m_sequences
 from tfrec.data.sessions import load_session_log
-from tfrec.data.synthetic import load_synthetic, synthetic_sessions
+from tfrec.data.splits import build_sequences
+from tfrec.data.synthetic import (
+    load_synthetic,
+    load_synthetic_ctr,
+    load_synthetic_mb,
+    load_synthetic_sequences,
+    synthetic_sessions,
+)
 
 RECORDED = {
     "ml-1m": "3a8fcec0437e760cea14f5132bc06f35a5ce0117",

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from tfrec.data.registry import load_dataset
-from tfrec.data.sequences import build_sequences, load_ml1m_sequences, load_sequences, load_synthetic_sequences
+from tfrec.data.sequences import load_ml1m_sequences, load_sequences
+from tfrec.data.splits import build_sequences
+from tfrec.data.synthetic import load_synthetic_sequences
 from tfrec.errors import DataError
 
 

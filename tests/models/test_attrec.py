@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import tfrec
 from tfrec.cli import main
-from tfrec.data.sequences import load_synthetic_sequences
+from tfrec.data.synthetic import load_synthetic_sequences
 from tfrec.models.attrec import AttRec
 
 U, I, L, D = 5, 9, 3, 4

@@ -406,18 +406,19 @@ def test_fit_lowers_the_loss_and_reports_full_ranking_metrics(data, trained):
 
     history, test = trained.history, trained.metrics["test"]
     assert history["cross_entropy"][-1] < history["cross_entropy"][0]
-    assert {f"{m}@{k}" for m in ("P", "MRR") for k in (5, 10, 20)} <= set(test)
-    assert all(len(history[f"P@{k}"]) == 4 for k in (5, 10, 20))  # every epoch
+    assert {f"{m}@{k}" for m in ("HR", "MRR", "NDCG") for k in (5, 10, 20)} <= set(test)
+    assert not any(key.startswith("P@") for key in test)  # the reference's "P@K" is reported as HR@K
+    assert all(len(history[f"HR@{k}"]) == 4 for k in (5, 10, 20))  # every epoch
     best = trained.metrics["best_over_epochs_on_test"]
-    assert best["P@20"] == pytest.approx(max(history["P@20"])) and 1 <= best["P@20_epoch"] <= 4
+    assert best["HR@20"] == pytest.approx(max(history["HR@20"])) and 1 <= best["HR@20_epoch"] <= 4
     # the evaluation equals ranking the model's scores of all items directly
     items, _ = data.padded("test")
     scores = trained.model.predict(items, batch_size=256, verbose=0)
     target = data.test_targets - 1
     ranks = (scores >= scores[np.arange(len(target)), target][:, None]).sum(1) - 1
-    assert test["P@10"] == pytest.approx(np.mean(ranks < 10))
+    assert test["HR@10"] == pytest.approx(np.mean(ranks < 10))
     assert test["MRR@20"] == pytest.approx(np.mean(np.where(ranks < 20, 1 / (ranks + 1), 0)), rel=1e-6)
-    assert test["P@20"] > trained.metrics["baseline_popularity"]["P@20"] + 0.1  # learns the planted transitions
+    assert test["HR@20"] > trained.metrics["baseline_popularity"]["HR@20"] + 0.1  # learns the planted transitions
     # recommend returns 1-based ids, best first, and padding may sit anywhere
     ids, values = trained.model.recommend(tf.constant(items[:4]), 5)
     np.testing.assert_array_equal(ids.numpy(), np.argsort(-scores[:4], axis=1, kind="stable")[:, :5] + 1)
@@ -464,9 +465,9 @@ def test_validation_split_chooses_the_reported_epoch(data):
                          params={**SMALL, "validation": 0.3})
     history, chosen = result.history, result.metrics["at_best_validation_epoch"]
     assert result.data.num_train < data.num_train and result.data.num_test == data.num_test
-    epoch = int(np.argmax(history["val_P@20"]))
+    epoch = int(np.argmax(history["val_HR@20"]))
     assert chosen["epoch"] == epoch + 1
-    assert chosen["P@20"] == history["P@20"][epoch] and chosen["val_MRR@10"] == history["val_MRR@10"][epoch]
+    assert chosen["HR@20"] == history["HR@20"][epoch] and chosen["val_MRR@10"] == history["val_MRR@10"][epoch]
     with pytest.raises(tfrec.errors.UserError, match="validation"):
         tfrec.train("cotrec", dataset=data, data="synthetic-sessions", epochs=1, device="cpu", verbose=0,
                     params={**SMALL, "validation": 1.5})
@@ -480,7 +481,7 @@ def test_cli_trains_cotrec_on_the_synthetic_default(tmp_path):
     ])
     assert result.exit_code == 0, result.output
     metrics = json.loads((run / "metrics.json").read_text())
-    assert {"P@5", "MRR@5", "P@20", "MRR@20"} <= set(metrics["test"]) and "best_over_epochs_on_test" in metrics
+    assert {"HR@5", "MRR@5", "HR@20", "MRR@20"} <= set(metrics["test"]) and "best_over_epochs_on_test" in metrics
     evaluated = CliRunner().invoke(main, ["evaluate", str(run), "--device", "cpu"])
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.output.strip().splitlines()[-1])["test"] == pytest.approx(metrics["test"], rel=1e-4)
@@ -525,7 +526,7 @@ def test_a_users_click_log_trains(tmp_path):
         "--device", "cpu", "--output", str(tmp_path / "run"), "--quiet", "--batch-size", "8", "--set", "embed_dim=8",
     ])
     assert result.exit_code == 0, result.output
-    assert "P@10" in json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    assert "HR@10" in json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -11,7 +11,7 @@ import keras
 
 import ctr_reference as ref
 from ctr_reference import dense, field_rows, w
-from tfrec.data.ctr import make_synthetic_ctr
+from tfrec.data.synthetic import make_synthetic_ctr
 from tfrec.models import AFM, DCN, FM, PNN, AutoInt, DeepFM, WideDeep, XDeepFM
 
 FIELDS = [

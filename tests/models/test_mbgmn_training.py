@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import tfrec
 from tfrec.cli import main
-from tfrec.data.multibehavior import load_synthetic_mb
+from tfrec.data.synthetic import load_synthetic_mb
 
 
 @pytest.fixture(scope="module")

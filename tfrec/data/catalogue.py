@@ -167,6 +167,16 @@ class Catalogue:
     def num_items(self) -> int:
         return int(self.items.size)
 
+    def same_ids(self, other: "Catalogue") -> bool:
+        """Whether ``other`` has exactly these users, items and field values, in the same order
+        (the internal ids mean the same raw ids)."""
+        def same(a, b):
+            return (a is None) == (b is None) and (a is None or (len(a) == len(b) and np.array_equal(a, b)))
+
+        return same(self.users, other.users) and same(self.items, other.items) and all(
+            same(self.fields.get(k), other.fields.get(k)) for k in {*self.fields, *other.fields}
+        )
+
     def vocabulary(self, name: str) -> np.ndarray:
         """The raw ids of an input: ``"user_id"`` -> users, ``"item_id"`` -> items, a CTR field
         name -> its values."""

@@ -1,13 +1,15 @@
-"""CTR task data (seed 003's CTR models): MovieLens-1M as clicks, and a synthetic generator.
+"""CTR task data (seed 003's CTR models): MovieLens-1M as clicks, and a user's own click file.
 
 Loaders (the registry calls ``loader(path, seed=seed, **options)``):
 
 * :func:`load_ml1m_ctr` -- ``ratings.dat`` or ``ratings.csv`` (read by
-  :func:`tfrec.data.movielens.read_ml1m_ratings`), optionally ``users.dat`` / ``movies.dat``
+  :func:`tfrec.data.files.read_ml1m_ratings`), optionally ``users.dat`` / ``movies.dat``
   for side features;
 * :func:`load_ctr` -- a user's own click file (CSV/TSV with a header row: a ``label`` or
-  ``rating`` column, every other column a categorical field, ``a|b`` values multi-hot);
-* :func:`load_synthetic_ctr` -- generated clicks with planted structure (the offline default).
+  ``rating`` column, every other column a categorical field, ``a|b`` values multi-hot).
+
+The offline default ``synthetic-ctr``, generated clicks with planted structure, is
+:func:`tfrec.data.synthetic.load_synthetic_ctr` (:func:`~tfrec.data.synthetic.make_synthetic_ctr`).
 
 Decisions (seed 003, every CTR section's "Load data" / "Preprocessing"):
 
@@ -23,6 +25,7 @@ Decisions (seed 003, every CTR section's "Load data" / "Preprocessing"):
   same). The notebook's ``validation_split=0.1`` (the last 10% of train, used only to print
   ``val_loss``) is not kept by default; ``--set validation=F`` holds out a random ``F`` of each
   user's training rows (drawn after the test rows, which stay the same) as ``CTRData.validation``.
+  Both are :func:`tfrec.data.splits.stratified_split`.
 * **Fields.** The notebook feeds ``user_id`` and ``item_id`` only (ids re-indexed in sorted
   order, as ``astype('category').cat.codes``). ``side_features=True`` adds ``gender`` (2),
   ``age`` (7 groups), ``occupation`` (21), ``zip`` (the first 3 characters of the zip code) from
@@ -39,81 +42,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tfrec.data.movielens import check_threshold, find_user_file, id_values, ids_of, line_finder, read_ml1m_ratings, read_text
-from tfrec.data.types import ClickSplit, CTRData, CTRField
+from tfrec.data.files import (
+    check_fraction,
+    check_threshold,
+    find_user_file,
+    id_values,
+    ids_of,
+    line_finder,
+    read_ml1m_ratings,
+    read_text,
+    sniff_delimiter,
+)
+from tfrec.data.splits import stratified_split, validation_rule
+from tfrec.data.types import CTRData, CTRField
 from tfrec.errors import DataError
 
 ZIP_PREFIX = 3
 
 
 # --------------------------------------------------------------------------------------------
-# Splitting
+# Labels
 # --------------------------------------------------------------------------------------------
-def stratified_test_mask(groups: np.ndarray, test_size: float, rng: np.random.Generator) -> np.ndarray:
-    """``[N]`` bool: a random ``round(test_size * n_g)`` rows of each group ``g`` (vectorised).
-
-    Args:
-        groups: ``[N]`` non-negative int group (user) of each row.
-        test_size: fraction in (0, 1).
-        rng: the generator that picks the rows.
-    """
-    if not 0.0 < float(test_size) < 1.0:
-        raise DataError(f"test_size must be in (0, 1); got {test_size!r}")
-    groups = np.asarray(groups, dtype=np.int64)
-    n = len(groups)
-    order = np.lexsort((rng.random(n), groups))  # by group, random within a group
-    counts = np.bincount(groups)
-    starts = np.cumsum(counts) - counts
-    sorted_groups = groups[order]
-    rank = np.arange(n) - starts[sorted_groups]
-    take = np.floor(counts * float(test_size) + 0.5).astype(np.int64)
-    mask = np.zeros(n, dtype=bool)
-    mask[order[rank < take[sorted_groups]]] = True
-    return mask
-
-
-def _split(features: dict, labels: np.ndarray, groups: np.ndarray, test_size: float, rng, validation: float = 0.0) -> tuple:
-    """``(train features, train labels, test features, test labels, validation ClickSplit or None)``.
-
-    The test rows are a random ``test_size`` of each group's rows; then, with ``validation``, a
-    random ``validation`` share of each group's remaining (training) rows is held out as the
-    validation split, drawn after the test rows so those do not depend on ``validation``
-    (``None`` when the rounding leaves it no row).
-    """
-    test = stratified_test_mask(groups, test_size, rng)
-    train_rows, test_rows = np.flatnonzero(~test), np.flatnonzero(test)
-    held = None
-    if validation:
-        in_val = stratified_test_mask(groups[train_rows], validation, rng)
-        val_rows, train_rows = train_rows[in_val], train_rows[~in_val]
-        if val_rows.size:  # else None: an empty split has no metrics (the loaders' info says so)
-            held = ClickSplit({k: np.ascontiguousarray(v[val_rows]) for k, v in features.items()}, labels[val_rows])
-    train_f = {k: np.ascontiguousarray(v[train_rows]) for k, v in features.items()}
-    test_f = {k: np.ascontiguousarray(v[test_rows]) for k, v in features.items()}
-    return train_f, labels[train_rows], test_f, labels[test_rows], held
-
-
-def _validation_rule(validation: float, held, per: str) -> str:
-    if not validation:
-        return ""
-    if held is None:
-        return f"; no validation rows ({per} training rows are too few for --set validation={validation:g})"
-    return f", then {validation:g} of {per} training rows as validation"
-
-
-def check_fraction(value, option: str, *, zero: bool) -> float:
-    """A fraction option: in ``[0, 1)`` with ``zero``, else in ``(0, 1)``; a DataError naming
-    ``--set option`` otherwise."""
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
-    if ok:
-        value = float(value)
-        ok = (0.0 <= value < 1.0) if zero else (0.0 < value < 1.0)
-    if not ok:
-        interval = "[0, 1)" if zero else "(0, 1)"
-        raise DataError(f"--set {option} must be a fraction in {interval}; got {value!r}")
-    return value
-
-
 def _check_labels(labels: np.ndarray, train_labels: np.ndarray, source: str, rule: str | None, detail: str = "") -> None:
     """Both classes must occur, overall and in training: otherwise AUC is undefined.
 
@@ -304,9 +253,9 @@ def load_ml1m_ctr(
         info["genres"] = names
         info["side_files"] = [str(users_file), str(movies_file)]
     rng = np.random.default_rng(seed)
-    train_f, train_y, test_f, test_y, held = _split(features, labels, users, test_size, rng, validation)
+    train_f, train_y, test_f, test_y, held = stratified_split(features, labels, users, test_size, rng, validation)
     _check_labels(labels, train_y, source, rule, detail)
-    split = f"random {test_size:g} of each user's ratings" + _validation_rule(validation, held, "each user's")
+    split = f"random {test_size:g} of each user's ratings" + validation_rule(validation, held, "each user's")
     return CTRData(
         name="ml-1m-ctr",
         fields=tuple(fields),
@@ -348,7 +297,7 @@ def read_click_file(path: str | Path) -> tuple[pd.DataFrame, callable]:
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         raise DataError(f"{path}: the file is empty; expected {_CLICKS}")
-    sep = next((c for c in ("\t", ",", ";") if c in lines[first]), ",")
+    sep = sniff_delimiter(lines[first])
     names = [n.strip() for n in next(csv.reader([lines[first]], delimiter=sep))]
     for name in names:
         if not _NAME.fullmatch(name):
@@ -399,7 +348,7 @@ def categorical_field(values: pd.Series, name: str, path: Path, line_of) -> tupl
     """One column as a CTR field: ``(field, ids, vocabulary)``.
 
     Ids number the distinct values ``0..V-1`` in sorted order of the values (numeric order when
-    every value is an integer, see :func:`tfrec.data.movielens.id_values`); ``vocabulary[id]``
+    every value is an integer, see :func:`tfrec.data.files.id_values`); ``vocabulary[id]``
     is the raw value. A column with a ``|`` in some value is multi-hot: each value is split on
     ``|`` (empty parts ignored, repeats counted once), the ids of a row sorted and right-padded
     with ``-1`` to ``[N, M]``, ``M`` the most values of any row; a row may be empty.
@@ -501,7 +450,8 @@ def load_ctr(
         features[name] = ids
         vocabularies[name] = vocabulary
     groups = features["user_id"] if "user_id" in features and not fields[0].multi_hot else np.zeros(len(frame), np.int64)
-    train_f, train_y, test_f, test_y, held = _split(features, labels, groups, test_size, np.random.default_rng(seed), validation)
+    rng = np.random.default_rng(seed)
+    train_f, train_y, test_f, test_y, held = stratified_split(features, labels, groups, test_size, rng, validation)
     if len(test_y) == 0:
         raise DataError(
             f"{file}: --set test_size={test_size:g} holds out no row ({len(labels)} rows; round(test_size * rows) of "
@@ -509,7 +459,7 @@ def load_ctr(
         )
     _check_labels(labels, train_y, str(file), rule, detail)
     per = "each user's" if "user_id" in features else "all"
-    split = f"random {test_size:g} of {per} rows as test" + _validation_rule(validation, held, per)
+    split = f"random {test_size:g} of {per} rows as test" + validation_rule(validation, held, per)
     return CTRData(
         name="ctr",
         fields=tuple(fields),
@@ -526,74 +476,3 @@ def load_ctr(
     )
 
 
-def make_synthetic_ctr(
-    *,
-    seed: int = 0,
-    num_users: int = 300,
-    num_items: int = 200,
-    rows_per_user: int = 40,
-    num_groups: int = 3,
-    num_genres: int = 6,
-    max_genres: int = 3,
-    side_features: bool = True,
-    test_size: float = 0.15,
-    validation: float = 0.0,
-) -> CTRData:
-    """Generated clicks with planted structure that an interaction model must learn.
-
-    Each user has a latent taste ``p_u`` (4 dims) and a group ``g_u``; each item a latent
-    ``q_i``, a popularity bias ``b_i`` and 1..``max_genres`` genres. A shown (user, item) pair is
-    clicked with probability ``sigmoid(2 <p_u, q_i> + b_i + A[g_u, genres_i].mean())``, where
-    ``A`` is a random group x genre affinity. The item's click rate (the baseline) captures
-    ``b_i`` only; the user-item and group-genre terms need feature interactions.
-
-    Fields: ``user_id``, ``item_id`` and, with ``side_features``, ``group`` (single-hot) and
-    ``genres`` (multi-hot, ``-1``-padded). ``validation`` holds out that fraction of each user's
-    training rows (default 0: none).
-    """
-    rng = np.random.default_rng([seed, 3003])
-    p = rng.normal(size=(num_users, 4)) / 2.0
-    q = rng.normal(size=(num_items, 4)) / 2.0
-    bias = rng.normal(scale=1.0, size=num_items)
-    groups = rng.integers(0, num_groups, size=num_users)
-    affinity = rng.normal(scale=1.5, size=(num_groups, num_genres))
-    counts = rng.integers(1, max_genres + 1, size=num_items)
-    genre_keys = rng.random((num_items, num_genres)).argsort(axis=1)[:, :max_genres]
-    genres = np.where(np.arange(max_genres)[None, :] < counts[:, None], genre_keys, -1).astype(np.int32)
-    users = np.repeat(np.arange(num_users), rows_per_user)
-    items = rng.integers(0, num_items, size=len(users))
-    mask = genres[items] >= 0
-    genre_term = (affinity[groups[users][:, None], np.maximum(genres[items], 0)] * mask).sum(1) / mask.sum(1)
-    logit = 2.0 * (p[users] * q[items]).sum(1) + bias[items] + genre_term
-    labels = (rng.random(len(users)) < 1.0 / (1.0 + np.exp(-logit))).astype(np.float32)
-    features = {"user_id": users.astype(np.int32), "item_id": items.astype(np.int32)}
-    fields = [CTRField("user_id", num_users), CTRField("item_id", num_items)]
-    if side_features:
-        features["group"] = groups[users].astype(np.int32)
-        features["genres"] = genres[items]
-        fields += [CTRField("group", num_groups), CTRField("genres", num_genres, multi_hot=True)]
-    train_f, train_y, test_f, test_y, held = _split(features, labels, users, test_size, rng, validation)
-    split = f"random {test_size:g} of each user's rows" + _validation_rule(validation, held, "each user's")
-    return CTRData(
-        name="synthetic-ctr",
-        fields=tuple(fields),
-        train_features=train_f,
-        train_labels=train_y,
-        test_features=test_f,
-        test_labels=test_y,
-        info={"source": "synthetic", "generator": "tfrec.data.ctr.make_synthetic_ctr", "seed": seed,
-              "side_features": side_features, "split": split},
-        validation=held,
-    )
-
-
-def load_synthetic_ctr(
-    path: Path | None = None, *, seed: int = 0, side_features: bool = True, test_size: float = 0.15, validation: float = 0.0
-) -> CTRData:
-    """The registry's ``synthetic-ctr`` loader (``path`` is always ``None``); ``validation``: a
-    fraction of each user's training rows held out (default 0)."""
-    if not isinstance(side_features, bool):
-        raise DataError(f"--set side_features must be true or false; got {side_features!r}")
-    test_size = check_fraction(test_size, "test_size", zero=False)
-    validation = check_fraction(validation, "validation", zero=True)
-    return make_synthetic_ctr(seed=seed, side_features=side_features, test_size=test_size, validation=validation)

@@ -2,73 +2,27 @@
 
 * :func:`load_mbgmn` reads the reference's format: per behavior a pickled scipy CSR user x item
   matrix ``trn_<behavior>`` and ``tst_int`` (per user the held-out target item, or ``None``).
-  Pickles are loaded with :func:`safe_unpickle`, which only admits the classes these files
-  contain; and only files whose checksum matched the registry (downloads) or that the user named
-  with ``--data-dir`` are read at all. Loading a pickle can run code: do not point
-  ``--data-dir`` at files you do not trust.
-* :func:`load_synthetic_mb` generates nested behaviors (view >= cart >= buy) with planted
-  latent structure, the offline default.
+  Pickles are loaded with :func:`tfrec.data.files.safe_unpickle`, which only admits the classes
+  these files contain; and only files whose checksum matched the registry (downloads) or that
+  the user named with ``--data-dir`` are read at all. Loading a pickle can run code: do not
+  point ``--data-dir`` at files you do not trust.
+* :func:`load_interactions` reads a user's own log ``user,item,behavior[,timestamp]``.
+* The offline default, nested synthetic behaviors (view >= cart >= buy), is
+  :func:`tfrec.data.synthetic.load_synthetic_mb`.
 * :func:`sample_behavior_pairs` is the reference's per-user training sampler, vectorised.
 """
 
 from __future__ import annotations
 
-import pickle
-import warnings
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from tfrec.data.sampling import held_out_negatives, leave_one_out_rows, pair_matrix, sample_negatives, sample_test_negatives
+from tfrec.data.files import check_flag, find_user_file, ids_of, read_table, safe_unpickle
+from tfrec.data.sampling import held_out_negatives, leave_one_out_rows, sample_negatives, sample_test_negatives
 from tfrec.data.types import MultiBehavior, RankingSplit
 from tfrec.errors import DataError, naming
-
-_ALLOWED = {
-    ("scipy.sparse.csr", "csr_matrix"),
-    ("scipy.sparse._csr", "csr_matrix"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("builtins", "list"),
-    ("builtins", "tuple"),
-    ("builtins", "dict"),
-}
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    def __init__(self, file, path: Path):
-        super().__init__(file)
-        self.path = path
-
-    def find_class(self, module, name):
-        if (module, name) not in _ALLOWED:
-            raise DataError(f"{self.path}: refusing to unpickle {module}.{name} (only scipy CSR matrices and lists are expected)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return super().find_class(module, name)
-
-
-def safe_unpickle(path: str | Path):
-    """Unpickle ``path`` admitting only scipy CSR matrices, numpy arrays and plain lists.
-
-    Raises:
-        DataError: the file is missing, truncated or corrupt, or holds any other class.
-    """
-    path = Path(path)
-    try:
-        with path.open("rb") as handle, warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return _SafeUnpickler(handle, path).load()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except DataError:
-        raise
-    except Exception as error:  # truncated or corrupt pickles raise many types
-        raise DataError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
 
 
 def _binary_csr(matrix, path: Path) -> sp.csr_matrix:
@@ -237,8 +191,6 @@ def load_interactions(
         DataError: a malformed row (file and line), a missing ``--set target=...``, or a target or
             behavior that does not occur in the file (the message lists those present).
     """
-    from tfrec.data.movielens import check_flag, find_user_file, ids_of, read_table
-
     validation = check_flag(validation, "validation")
     path = find_user_file(Path(path).expanduser(), ("interactions",), "user,item,behavior[,timestamp] rows")
     frame = read_table(path, INTERACTION_LAYOUTS, numeric=("timestamp",), what="user,item,behavior[,timestamp]")
@@ -301,75 +253,6 @@ def load_interactions(
         user_ids=user_ids,
         item_ids=item_ids,
         validation=RankingSplit(val_users, val_items, val_negatives) if validation and held_val.size else None,
-    )
-
-
-def load_synthetic_mb(
-    path: Path | None = None,
-    *,
-    seed: int = 0,
-    num_users: int = 3000,
-    num_items: int = 800,
-    views_per_user: int = 20,
-    carts_per_user: int = 8,
-    buys_per_user: int = 4,
-    latent_dim: int = 8,
-    sharpness: float = 2.0,
-    num_test_negatives: int = 99,
-    validation: bool = False,
-) -> MultiBehavior:
-    """Nested synthetic behaviors ``pv >= cart >= buy`` with planted latent structure.
-
-    Each user views ``views_per_user`` items drawn by ``softmax(affinity)`` (Gumbel-top-k),
-    carts the ``carts_per_user`` viewed items of highest (noisy) affinity and buys the
-    ``buys_per_user`` carted ones of highest affinity; one random buy per user is held out.
-    ``validation`` (default off) holds out a second random buy per user as the validation
-    split (drawn from its own generator, so the test buys stay the same; needs 3 buys per user).
-    """
-    from tfrec.data.movielens import check_flag
-    from tfrec.data.synthetic import planted_affinity
-
-    validation = check_flag(validation, "validation")
-    if validation and buys_per_user < 3:
-        raise DataError(f"synthetic-mb: validation needs buys_per_user >= 3 (one test, one validation, one to train); got {buys_per_user}")
-
-    affinity = planted_affinity(seed, num_users, num_items, latent_dim, sharpness, 1.0)
-    rng = np.random.default_rng([seed, 3])
-    views = np.argpartition(-(affinity + rng.gumbel(size=affinity.shape)), views_per_user - 1, axis=1)[:, :views_per_user]
-    noisy = np.take_along_axis(affinity, views, axis=1) + rng.gumbel(size=views.shape)
-    carts = np.take_along_axis(views, np.argsort(-noisy, axis=1)[:, :carts_per_user], axis=1)
-    buys = carts[:, :buys_per_user]  # carts are sorted by noisy affinity: the best ones are bought
-    held_at = rng.integers(0, buys_per_user, num_users)
-    test_items = buys[np.arange(num_users), held_at]
-
-    def matrix(items):
-        rows = np.repeat(np.arange(num_users), items.shape[1])
-        return sp.csr_matrix((np.ones(rows.size, np.float32), (rows, items.ravel())), shape=(num_users, num_items))
-
-    buy = matrix(buys)
-    buy[np.arange(num_users), test_items] = 0
-    test_users = np.arange(num_users, dtype=np.int64)
-    held = None
-    if validation:  # another of the user's buys, from a generator of its own
-        other = (held_at + np.random.default_rng([seed, 4]).integers(1, buys_per_user, num_users)) % buys_per_user
-        held = (test_users, buys[np.arange(num_users), other].astype(np.int64))
-        buy = (buy - buy.multiply(pair_matrix(*held, buy.shape))).tocsr()
-    buy.eliminate_zeros()
-    negatives, val_negatives = held_out_negatives(
-        buy, (test_users, test_items), held, num_test_negatives, np.random.default_rng(seed)
-    )
-    return MultiBehavior(
-        name="synthetic-mb",
-        num_users=num_users,
-        num_items=num_items,
-        behaviors=("pv", "cart", "buy"),
-        matrices=(matrix(views), matrix(carts), buy.tocsr()),
-        test_users=test_users,
-        test_items=test_items.astype(np.int64),
-        test_negatives=negatives,
-        info={"source": "synthetic", "seed": seed,
-              "split": "one random buy per user held out" + (", a second one as validation" if validation else "")},
-        validation=RankingSplit(*held, val_negatives) if validation else None,
     )
 
 

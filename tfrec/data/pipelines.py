@@ -31,7 +31,8 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.data.sampling import training_instances
+from tfrec.data.multibehavior import epoch_users, sample_behavior_pairs
+from tfrec.data.sampling import sample_negatives, training_instances
 from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior
 
 
@@ -102,6 +103,70 @@ class TrainingData:
     sampler: EpochSampler
 
 
+def _whole_batches(rows, batch_size: int, num_rows: int | None = None) -> tf.data.Dataset:
+    """One epoch's rows as a dataset of batches in row order: whole batches, then the rest.
+
+    Whole batches are sliced out of ``[steps, batch_size, ...]`` views of the tensors instead of
+    batching element by element: tf.data's per-element cost would otherwise dominate an ML-1M
+    epoch (5M instances). The last batch holds the remaining rows (fewer than ``batch_size``)
+    and is left out when there are none.
+
+    Args:
+        rows: a nest (tuple / dict) of tensors with the same number of rows (first dimension);
+            every batch has this structure. A tensor of unknown rank (what ``tf.numpy_function``
+            returns) is a vector of rows.
+        batch_size: rows per batch.
+        num_rows: the number of rows when the tensors' shapes are set to it: the parts are then
+            chosen here, without a run-time filter, and the batches keep static shapes.
+            ``None``: the number is read at run time.
+    """
+    if num_rows is None:
+        full = tf.shape(tf.nest.flatten(rows)[0])[0] // batch_size * batch_size
+    else:
+        full = num_rows // batch_size * batch_size
+
+    def head(tensor):
+        inner = tensor.shape[1:].as_list() if tensor.shape.rank is not None else []
+        return tf.reshape(tensor[:full], [-1, batch_size, *inner])
+
+    heads = tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(head, rows))
+    tail = tf.data.Dataset.from_tensors(tf.nest.map_structure(lambda tensor: tensor[full:], rows))
+    if num_rows is None:
+        return heads.concatenate(tail.filter(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0] > 0))
+    if full == 0:
+        return tail
+    return heads if full == num_rows else heads.concatenate(tail)
+
+
+def _training_data(dataset: tf.data.Dataset, sampler: EpochSampler, steps: int, prefetch: int) -> TrainingData:
+    """``dataset`` (one epoch of ``steps`` batches) with its cardinality declared, prefetched."""
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(prefetch)
+    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+
+
+def _sliced_training_data(
+    sampler: EpochSampler, dtypes, as_rows, *, batch_size: int, steps: int, num_rows: int | None = None
+) -> TrainingData:
+    """Batches of each epoch's arrays: ``sampler.take()`` (through ``tf.numpy_function``, with
+    ``dtypes``), ``as_rows(tensors)`` the nest of row tensors a batch is made of, then
+    :func:`_whole_batches`."""
+
+    def epoch_batches(_):
+        return _whole_batches(as_rows(tf.numpy_function(sampler.take, [], dtypes)), batch_size, num_rows)
+
+    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+    return _training_data(dataset, sampler, steps, tf.data.AUTOTUNE)
+
+
+def _generated_training_data(sampler: EpochSampler, spec, steps: int) -> TrainingData:
+    """Batches built in numpy by the sampler (a list per epoch), yielded as ``spec``."""
+
+    def generate():
+        yield from sampler.take()
+
+    return _training_data(tf.data.Dataset.from_generator(generate, output_signature=spec), sampler, steps, 2)
+
+
 def implicit_training_data(
     data: ImplicitFeedback,
     *,
@@ -129,25 +194,14 @@ def implicit_training_data(
         order = rng.permutation(len(users))
         return users[order], items[order], labels[order]
 
-    sampler = EpochSampler(sample, first_epoch)
-    steps = implicit_steps_per_epoch(data, num_negatives, batch_size)
+    def as_rows(arrays):
+        users, items, labels = arrays
+        return (users, items), labels
 
-    def epoch_batches(_):
-        users, items, labels = tf.numpy_function(sampler.take, [], (tf.int32, tf.int32, tf.float32))
-        # Slice whole batches out of [steps, batch] views instead of batching element by element:
-        # tf.data's per-element cost would otherwise dominate an ML-1M epoch (5M instances).
-        full = tf.size(labels) // batch_size * batch_size
-
-        def batches(tensor):
-            return tf.reshape(tensor[:full], [-1, batch_size])
-
-        head = tf.data.Dataset.from_tensor_slices(((batches(users), batches(items)), batches(labels)))
-        tail = tf.data.Dataset.from_tensors(((users[full:], items[full:]), labels[full:]))
-        return head.concatenate(tail.filter(lambda inputs, label: tf.size(label) > 0))
-
-    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
-    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+    return _sliced_training_data(
+        EpochSampler(sample, first_epoch), (tf.int32, tf.int32, tf.float32), as_rows,
+        batch_size=batch_size, steps=implicit_steps_per_epoch(data, num_negatives, batch_size),
+    )
 
 
 def multibehavior_training_data(
@@ -168,8 +222,6 @@ def multibehavior_training_data(
     Returns:
         :class:`TrainingData` whose dataset yields ``{"users_k": int32 [None], "items_k": ...}``.
     """
-    from tfrec.data.multibehavior import epoch_users, sample_behavior_pairs
-
     num_users = data.num_users
     steps = math.ceil(min(trn_num, num_users) / batch_size)
 
@@ -184,17 +236,10 @@ def multibehavior_training_data(
             batches.append(batch)
         return batches
 
-    sampler = EpochSampler(sample, first_epoch)
     spec = {
         f"{part}_{k}": tf.TensorSpec([None], tf.int32) for k in range(len(data.behaviors)) for part in ("users", "items")
     }
-
-    def generate():
-        yield from sampler.take()
-
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
-    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+    return _generated_training_data(EpochSampler(sample, first_epoch), spec, steps)
 
 
 def sequence_training_data(
@@ -215,8 +260,6 @@ def sequence_training_data(
         :class:`TrainingData` whose dataset yields ``{"user_id" [B], "history" [B, L],
         "pos_item" [B], "neg_item" [B]}`` int32.
     """
-    from tfrec.data.sampling import sample_negatives
-
     shifted = data.user_items[:, 1:].tocsr() if resample_negatives else None
     steps = math.ceil(data.num_train / batch_size)
 
@@ -228,29 +271,14 @@ def sequence_training_data(
             negatives = (sample_negatives(data.train_users, shifted, rng) + 1).astype(np.int32)
         return data.train_users[order], data.train_histories[order], data.train_items[order], negatives[order]
 
-    sampler = EpochSampler(sample, first_epoch)
-    length = data.maxlen
+    def as_rows(arrays):
+        users, histories, positives, negatives = arrays
+        histories = tf.reshape(histories, [-1, data.maxlen])
+        return {"user_id": users, "history": histories, "pos_item": positives, "neg_item": negatives}
 
-    def epoch_batches(_):
-        users, histories, positives, negatives = tf.numpy_function(sampler.take, [], (tf.int32,) * 4)
-        histories = tf.reshape(histories, [-1, length])
-        full = tf.size(users) // batch_size * batch_size
-
-        def head(t, shape):
-            return tf.reshape(t[:full], [-1, batch_size, *shape])
-
-        def as_batch(u, h, p, n):
-            return {"user_id": u, "history": h, "pos_item": p, "neg_item": n}
-
-        heads = tf.data.Dataset.from_tensor_slices(
-            as_batch(head(users, ()), head(histories, (length,)), head(positives, ()), head(negatives, ()))
-        )
-        tail = tf.data.Dataset.from_tensors(as_batch(users[full:], histories[full:], positives[full:], negatives[full:]))
-        return heads.concatenate(tail.filter(lambda b: tf.size(b["user_id"]) > 0))
-
-    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
-    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+    return _sliced_training_data(
+        EpochSampler(sample, first_epoch), (tf.int32,) * 4, as_rows, batch_size=batch_size, steps=steps
+    )
 
 
 def ctr_training_data(data: CTRData, *, batch_size: int, seed: int, first_epoch: int = 0) -> TrainingData:
@@ -258,41 +286,32 @@ def ctr_training_data(data: CTRData, *, batch_size: int, seed: int, first_epoch:
 
     Epoch ``e`` visits every training row once in the order ``default_rng([seed, e]).permutation``
     (seed 003's ``fit(shuffle=True)``, made reproducible); whole batches are sliced out of
-    ``[steps, batch]`` views as the other pipelines here do (no per-element tf.data cost),
+    ``[steps, batch]`` views (:func:`_whole_batches`, no per-element tf.data cost),
     and the next epoch is permuted in a background thread while this one trains.
     """
     names = data.field_names
     n = data.num_train
     widths = {f.name: data.train_features[f.name].shape[1] for f in data.fields if f.multi_hot}
     steps = max(1, -(-n // batch_size))
-    full = n // batch_size * batch_size
 
     def sample(epoch: int) -> list:
         order = np.random.default_rng([seed, epoch]).permutation(n)
         arrays = [np.ascontiguousarray(data.train_features[k][order], dtype=np.int32) for k in names]
         return arrays + [np.ascontiguousarray(data.train_labels[order], dtype=np.float32)]
 
-    sampler = EpochSampler(sample, first_epoch)
-
-    def epoch_batches(_):
-        arrays = tf.numpy_function(sampler.take, [], [tf.int32] * len(names) + [tf.float32])
+    def as_rows(arrays):
         features = {}
         for name, array in zip(names, arrays[:-1]):
             array.set_shape([n, widths[name]] if name in widths else [n])
             features[name] = array
         labels = arrays[-1]
         labels.set_shape([n])
-        parts = []
-        if full:
-            head = {k: tf.reshape(v[:full], [-1, batch_size] + ([widths[k]] if k in widths else [])) for k, v in features.items()}
-            parts.append(tf.data.Dataset.from_tensor_slices((head, tf.reshape(labels[:full], [-1, batch_size]))))
-        if full < n:
-            parts.append(tf.data.Dataset.from_tensors(({k: v[full:] for k, v in features.items()}, labels[full:])))
-        return parts[0].concatenate(parts[1]) if len(parts) == 2 else parts[0]
+        return features, labels
 
-    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
-    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+    return _sliced_training_data(
+        EpochSampler(sample, first_epoch), [tf.int32] * len(names) + [tf.float32], as_rows,
+        batch_size=batch_size, steps=steps, num_rows=n,
+    )
 
 
 def session_training_data(
@@ -338,16 +357,9 @@ def session_training_data(
             batches.append({"items": items, "lengths": lengths, "targets": data.train_targets[rows].astype(np.int32)})
         return batches
 
-    sampler = EpochSampler(sample, first_epoch)
     spec = {
         "items": tf.TensorSpec([None, None], tf.int32),
         "lengths": tf.TensorSpec([None], tf.int32),
         "targets": tf.TensorSpec([None], tf.int32),
     }
-
-    def generate():
-        yield from sampler.take()
-
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
-    return TrainingData(dataset=dataset, callback=_SamplerCallback(sampler), steps_per_epoch=steps, sampler=sampler)
+    return _generated_training_data(EpochSampler(sample, first_epoch), spec, steps)

@@ -25,8 +25,7 @@ from typing import Any
 
 from tfrec.errors import UserError
 from tfrec.registry import did_you_mean  # one suggestion rule for model, dataset, option and --set names
-
-TASKS = ("implicit", "multi_behavior", "sessions", "sequences", "ctr")
+from tfrec.tasks import KINDS  # the one list of task names
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class DatasetSpec:
 
     Attributes:
         name: registry key (``--data NAME``).
-        task: the kind of task data the loader returns, one of :data:`TASKS`.
+        task: the kind of task data the loader returns, one of :data:`tfrec.tasks.KINDS`.
         description: one line for ``tfrec datasets list``.
         files: the remote files to download into the cache (empty for generated or user data).
         required: file names a local ``--data-dir`` folder must hold; an entry ``"a|b"`` means
@@ -78,8 +77,8 @@ class DatasetSpec:
     user_data: bool = False
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"dataset {self.name!r}: task {self.task!r} is not one of {TASKS}")
+        if self.task not in KINDS:
+            raise ValueError(f"dataset {self.name!r}: task {self.task!r} is not one of {', '.join(KINDS)}")
         if ":" not in self.loader:
             raise ValueError(f"dataset {self.name!r}: loader {self.loader!r} is not 'module:function'")
 
@@ -185,7 +184,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
         description="small generated item sequences with short- and long-term structure (no download)",
         files=(),
         required=(),
-        loader="tfrec.data.sequences:load_synthetic_sequences",
+        loader="tfrec.data.synthetic:load_synthetic_sequences",
         notes="generated from the seed; takes no --data-dir",
     ),
     DatasetSpec(
@@ -219,7 +218,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
         description="small generated multi-behavior data (view >= cart >= buy, no download)",
         files=(),
         required=(),
-        loader="tfrec.data.multibehavior:load_synthetic_mb",
+        loader="tfrec.data.synthetic:load_synthetic_mb",
         notes="generated from the seed; takes no --data-dir",
     ),
     DatasetSpec(
@@ -295,7 +294,7 @@ _SPECS: tuple[DatasetSpec, ...] = (
         description="small generated click data with user/item, group and multi-hot genre fields (no download)",
         files=(),
         required=(),
-        loader="tfrec.data.ctr:load_synthetic_ctr",
+        loader="tfrec.data.synthetic:load_synthetic_ctr",
         notes="generated from the seed; takes no --data-dir; --set side_features=false keeps user and item ids only",
     ),
     DatasetSpec(
@@ -355,6 +354,11 @@ def list_datasets() -> list[DatasetSpec]:
     return list(_REGISTRY.values())
 
 
+def is_registered(name: str | None) -> bool:
+    """Whether ``name`` is a registered dataset (data built by hand has a name but no loader)."""
+    return name in _REGISTRY
+
+
 def get_dataset(name: str) -> DatasetSpec:
     """Look up a dataset by name.
 
@@ -374,20 +378,13 @@ def get_dataset(name: str) -> DatasetSpec:
 
 
 def _import_loader(spec: DatasetSpec):
+    """The loader function ``spec.loader`` names (``"module:function"``), imported now.
+
+    Every registered loader exists: a module that fails to import or a missing function is a bug
+    and raises as it is (``ImportError`` / ``AttributeError``).
+    """
     module_name, _, func_name = spec.loader.partition(":")
-    not_yet = UserError(f"dataset {spec.name!r} is registered but its loader is not implemented yet ({spec.loader})")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        # only the loader module itself (or its package) missing means "not implemented yet";
-        # a missing dependency inside an existing loader is a real error and propagates
-        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
-            raise not_yet from None
-        raise
-    loader = getattr(module, func_name, None)
-    if loader is None:
-        raise not_yet
-    return loader
+    return getattr(importlib.import_module(module_name), func_name)
 
 
 def _parameters(name: str):
@@ -457,8 +454,8 @@ def load_dataset(
         The loader's task data (e.g. :class:`tfrec.data.types.ImplicitFeedback`).
 
     Raises:
-        UserError: unknown dataset or option (the message suggests the closest name), a loader
-            that is not implemented yet, or a ``data_dir`` given for a generated dataset.
+        UserError: unknown dataset or option (the message suggests the closest name), or a
+            ``data_dir`` given for a generated dataset.
         DataError: files are missing, cannot be downloaded, or fail verification.
     """
     import inspect
@@ -472,7 +469,7 @@ def load_dataset(
     path = None
     if data_dir is not None or spec.user_data:  # local files: cheap checks, nothing downloaded
         path = ensure_files(spec, data_dir, progress=progress)
-    loader = _import_loader(spec)  # before any download: fail fast if it does not exist yet
+    loader = _import_loader(spec)  # before any download: its options are checked first
     parameters = inspect.signature(loader).parameters.values()
     accepted = loader_options(spec.name)
     if not any(p.kind == p.VAR_KEYWORD for p in parameters):

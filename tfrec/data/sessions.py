@@ -1,19 +1,22 @@
-"""Session-based next-item data for COTREC (seed 002): loaders, prefix augmentation and graphs.
+"""Session-based next-item data for COTREC (seed 002): loaders, graphs and a validation split.
 
 Numpy / scipy / pandas only (no TensorFlow).
 
 * :func:`load_cotrec` reads the reference's pickles: ``train.txt`` and ``test.txt`` as
   ``(list of item-id sequences, list of next items)`` and ``all_train_seq.txt`` (the training
   sessions before prefix augmentation); items are numbered from 1. Without ``train.txt`` the
-  training pairs are derived from ``all_train_seq.txt`` by :func:`prefix_pairs`. Pickles are read
-  with :func:`tfrec.data.multibehavior.safe_unpickle` (lists and ints only get through); still,
-  only point ``--data-dir`` at files you trust.
+  training pairs are derived from ``all_train_seq.txt`` by :func:`prefix_pairs` (every prefix of
+  every session, its next item; :mod:`tfrec.data.splits`). Pickles are read with
+  :func:`tfrec.data.files.safe_unpickle` (lists and ints only get through); still, only point
+  ``--data-dir`` at files you trust.
 * :func:`load_session_log` turns a raw click log ``session_id,item_id,timestamp`` into the same
   task data by the standard recipe (SR-GNN's ``preprocess.py``, which COTREC's files come from).
 * :func:`item_transition_graph` is COTREC's item-view adjacency (``data_masks`` then the column
   normalisation in ``Data.__init__``); :func:`session_overlap` is its session-view matrix
   (``Data.get_overlap``, then ``D^-1 A``), both vectorised.
 * :func:`split_validation` holds out whole training sessions as a validation split.
+
+The offline default ``synthetic-sessions`` is :func:`tfrec.data.synthetic.synthetic_sessions`.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tfrec.data.movielens import id_values, line_finder
-from tfrec.data.multibehavior import safe_unpickle
+from tfrec.data.files import id_values, line_finder, safe_unpickle, sniff_delimiter
+from tfrec.data.splits import prefix_pairs
 from tfrec.data.types import SessionData, SessionSequences
 from tfrec.errors import DataError
 
@@ -36,42 +39,11 @@ SECONDS_PER_DAY = 86_400.0
 
 
 # --------------------------------------------------------------------------------------------
-# Prefix augmentation
-# --------------------------------------------------------------------------------------------
-def prefix_pairs(sessions: SessionSequences, *, min_prefix_len: int = 1) -> tuple[SessionSequences, np.ndarray]:
-    """Every prefix of every session labelled with its next item (SR-GNN's ``process_seqs``).
-
-    For a session ``s`` of length ``L`` the pairs are ``(s[:-1], s[-1]), (s[:-2], s[-2]), ...``,
-    longest prefix first, down to prefixes of length ``min_prefix_len``; sessions in their order.
-    This is the order of COTREC's ``train.txt`` and ``test.txt`` (RetailRocket's files use
-    ``min_prefix_len=2``). Vectorised.
-
-    Returns:
-        ``(prefixes, targets [P] int32)``.
-    """
-    lengths = sessions.lengths
-    starts = sessions.offsets[:-1]
-    pairs_per_session = np.maximum(lengths - min_prefix_len, 0)
-    num_pairs = int(pairs_per_session.sum())
-    session_of_pair = np.repeat(np.arange(len(sessions)), pairs_per_session)
-    # rank within the session: 0 for the longest prefix
-    rank = np.arange(num_pairs) - np.repeat(np.cumsum(pairs_per_session) - pairs_per_session, pairs_per_session)
-    prefix_len = lengths[session_of_pair] - 1 - rank
-    pair_start = starts[session_of_pair]
-    offsets = np.zeros(num_pairs + 1, dtype=np.int64)
-    np.cumsum(prefix_len, out=offsets[1:])
-    within = np.arange(int(offsets[-1])) - np.repeat(offsets[:-1], prefix_len)
-    values = sessions.values[np.repeat(pair_start, prefix_len) + within]
-    targets = sessions.values[pair_start + prefix_len]
-    return SessionSequences(values.astype(np.int32), offsets), targets.astype(np.int32)
-
-
-# --------------------------------------------------------------------------------------------
 # COTREC's pickles
 # --------------------------------------------------------------------------------------------
 def _unpickle(file: Path):
     """:func:`safe_unpickle` with the garbage collector paused: these pickles hold millions of
-    small lists, and collections triggered while building them cost 4x the load itself."""
+    small lists, and collections triggered while building them cost several times the load itself."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -399,7 +371,7 @@ def read_session_log(path: str | Path, *, time_unit: str = "s") -> pd.DataFrame:
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         raise DataError(f"{path}: the file is empty; expected rows of {_LOG_FIELDS}")
-    sep = next((s for s in ("\t", ",", ";") if s in lines[first]), ",")
+    sep = sniff_delimiter(lines[first])
     fields = lines[first].split(sep)
     if len(fields) != 3:
         raise DataError(f"{path}, line {first + 1}: expected 3 fields ({_LOG_FIELDS}); got {len(fields)}: {lines[first]!r}")

@@ -8,7 +8,7 @@ from tfrec.layers.cross import CrossNetwork
 from tfrec.layers.dnn import DNN
 from tfrec.layers.fields import FieldEmbedding
 from tfrec.layers.fm import FactorizationMachine, FMInteraction
-from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
+from tfrec.layers.meta import MetaPredictor, MetaSpecializer
 from tfrec.layers.product import InnerProduct, OuterProduct
 from tfrec.layers.sequence_attention import SequenceSelfAttention
 from tfrec.layers.session_attention import SessionSoftAttention
@@ -17,5 +17,5 @@ from tfrec.layers.session_graph import ItemConv, SessConv
 __all__ = [
     "CIN", "DNN", "AttentionalPairPooling", "CrossNetwork", "FMInteraction", "FactorizationMachine", "FieldEmbedding",
     "InnerProduct", "InteractingLayer", "ItemConv", "LightSelfAttention", "MetaPredictor", "MetaSpecializer", "OuterProduct",
-    "SequenceSelfAttention", "SessConv", "SessionSoftAttention", "leaky_relu",
+    "SequenceSelfAttention", "SessConv", "SessionSoftAttention",
 ]

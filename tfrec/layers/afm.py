@@ -23,10 +23,37 @@ from tfrec.layers.pairs import pair_indices
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class AttentionalPairPooling(keras.layers.Layer):
-    """``[B, F, d]`` field embeddings -> ``[B, d]`` attention-weighted sum of pairwise products.
+    """Attention-based pooling of pairwise field interactions (AFM).
+
+    Every pair of field embeddings is multiplied element-wise; a one-hidden-layer attention
+    network scores each pair, the scores are soft-maxed over the pairs and the products are
+    summed with those weights (see the module docstring for the math)::
+
+        z_ij = e_i * e_j;  a_ij = softmax_ij(h^T relu(W z_ij + b) + c);  out = sum_ij a_ij z_ij
+
+    Call arguments:
+        inputs: ``[B, F, d]`` field embeddings, ``F >= 2``.
+
+    Returns:
+        ``[B, d]``: the attention-weighted sum of the ``F (F - 1) / 2`` pairwise products.
 
     Args:
         attention_dim: hidden size of the attention network (seed 003: ``att_dim = 8``).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import AttentionalPairPooling
+    >>> layer = AttentionalPairPooling(attention_dim=4)
+    >>> layer(np.ones((4, 3, 8), "float32")).shape
+    TensorShape([4, 8])
+
+    References:
+        - Jun Xiao, Hao Ye, Xiangnan He, Hanwang Zhang, Fei Wu, Tat-Seng Chua, "Attentional
+          Factorization Machines: Learning the Weight of Feature Interactions via Attention
+          Networks", IJCAI 2017 (https://www.ijcai.org/proceedings/2017/0435.pdf).
+        - Reference notebook: seed 003, "Various models on ML-1m in Tensorflow" (TF2 Keras),
+          section "AFM" (``AFM_layer``).
     """
 
     def __init__(self, attention_dim: int = 8, **kwargs):

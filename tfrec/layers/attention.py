@@ -8,7 +8,7 @@ import tensorflow as tf
 
 
 class LightSelfAttention(keras.layers.Layer):
-    """Multi-head attention across the ``K`` behavior representations of each node.
+    """MB-GMN's light multi-head self-attention across the ``K`` behaviors of each node.
 
     Queries and keys share one projection ``Q`` (``[d, d]``, Xavier, L2-regularised); values are
     the unprojected representations; the output adds a residual::
@@ -20,8 +20,28 @@ class LightSelfAttention(keras.layers.Layer):
     The reference creates a new ``Q`` at every call site (per GNN layer, separately for users
     and items); so does tfrec: one layer instance per call site.
 
+    Call arguments:
+        x: ``[N, K, d]``, the ``K`` behavior-specific representations of each of ``N`` nodes.
+
+    Returns:
+        ``[N, K, d]``, the attended representations plus the residual ``x``.
+
     Args:
         num_heads: attention heads ``H`` (seed 000 ``--att_head 2``); must divide ``d``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import LightSelfAttention
+    >>> layer = LightSelfAttention(num_heads=2)
+    >>> layer(np.ones((5, 3, 8), "float32")).shape
+    TensorShape([5, 3, 8])
+
+    References:
+        - Lianghao Xia et al., "Graph Meta Network for Multi-Behavior Recommendation",
+          SIGIR 2021 (https://arxiv.org/abs/2110.03969).
+        - Reference notebook: seed 000, "MB-GMN on BeiBei" (TensorFlow 1.x graph code),
+          "NN Layers" (``lightSelfAttention``).
     """
 
     def __init__(self, num_heads: int = 2, **kwargs):

@@ -25,12 +25,39 @@ from tfrec.validation import check_positive_int
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class InteractingLayer(keras.layers.Layer):
-    """``[B, F, d_in]`` -> ``[B, F, head_dim * num_heads]`` multi-head self-attention over fields.
+    """AutoInt's interacting layer: multi-head self-attention over the fields.
+
+    With ``U = head_dim * num_heads`` (see the module docstring for the attention's inner
+    projections)::
+
+        q, k, v = x W_q + b_q, x W_k + b_k, x W_v + b_v                  [B, F, U]
+        out = relu(MultiHeadAttention(num_heads, head_dim)(q, v, k) + x W_res + b_res)
+
+    Call arguments:
+        inputs: ``[B, F, d_in]`` field vectors.
+
+    Returns:
+        ``[B, F, head_dim * num_heads]``.
 
     Args:
         head_dim: size per head (seed 003 ``att_sizes = [8, 8]``).
         num_heads: heads (seed 003 ``att_heads = [2, 2]``).
         residual: add the projected input (seed 003 ``use_resid=True``).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import InteractingLayer
+    >>> layer = InteractingLayer(head_dim=4, num_heads=2)
+    >>> layer(np.ones((4, 3, 16), "float32")).shape
+    TensorShape([4, 3, 8])
+
+    References:
+        - Weiping Song, Chence Shi, Zhiping Xiao, Zhijian Duan, Yewen Xu, Ming Zhang, Jian Tang,
+          "AutoInt: Automatic Feature Interaction Learning via Self-Attentive Neural Networks",
+          CIKM 2019 (https://arxiv.org/abs/1810.11921).
+        - Reference notebook: seed 003, "Various models on ML-1m in Tensorflow" (TF2 Keras),
+          section "AutoInt" (``MHA``).
     """
 
     def __init__(self, head_dim: int = 8, num_heads: int = 2, residual: bool = True, **kwargs):

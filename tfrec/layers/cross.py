@@ -21,11 +21,35 @@ from tfrec.validation import check_positive_int
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class CrossNetwork(keras.layers.Layer):
-    """``[B, D]`` -> ``[B, D]`` after ``num_layers`` cross layers.
+    """DCN's cross network: ``num_layers`` explicit feature-crossing layers.
+
+    With ``w_l, b_l [D]``::
+
+        x_{l+1} = x_0 * (x_l . w_l) + b_l  [+ x_l  with residual=True, the paper's layer]
+
+    Call arguments:
+        inputs: ``[B, D]``, the flattened embeddings ``x_0``.
+
+    Returns:
+        ``[B, D]``, the last layer's ``x_L``.
 
     Args:
         num_layers: number of cross layers (seed 003: ``n_cross_layers = 2``).
         residual: add ``x_l`` to each layer's output (the paper); seed 003 does not.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import CrossNetwork
+    >>> layer = CrossNetwork(num_layers=2)
+    >>> layer(np.ones((4, 8), "float32")).shape
+    TensorShape([4, 8])
+
+    References:
+        - Ruoxi Wang, Bin Fu, Gang Fu, Mingliang Wang, "Deep & Cross Network for Ad Click
+          Predictions", ADKDD 2017 (https://arxiv.org/abs/1708.05123).
+        - Reference notebook: seed 003, "Various models on ML-1m in Tensorflow" (TF2 Keras),
+          section "CDN" (``CrossNetwork``).
     """
 
     def __init__(self, num_layers: int = 2, residual: bool = False, **kwargs):

@@ -77,6 +77,20 @@ class FieldEmbedding(keras.layers.Layer):
 
     Under a mixed precision policy the embeddings are returned in the compute dtype and the
     first-order logit is summed in float32.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import FieldEmbedding
+    >>> layer = FieldEmbedding([("user", 10), ("item", 20), ("genres", 5, True)], embedding_dim=8, linear=True)
+    >>> features = {"user": np.array([0, 1]), "item": np.array([5, 6]), "genres": np.array([[0, 2], [1, -1]])}
+    >>> [t.shape for t in layer(features, linear=True)]
+    [TensorShape([2, 3, 8]), TensorShape([2])]
+
+    References:
+        - Reference notebook: seed 003, "Various models on ML-1m in Tensorflow" (TF2 Keras):
+          the single ``Embedding`` table with per-field offsets (the "cumsum trick") that its
+          CTR sections share, and the first-order ``Dense(1)`` over the one-hot input.
     """
 
     def __init__(

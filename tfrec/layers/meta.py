@@ -15,11 +15,6 @@ import keras
 import tensorflow as tf
 
 
-def leaky_relu(x: tf.Tensor, slope: float) -> tf.Tensor:
-    """``max(slope * x, x)``: the reference's ``leakyRelu`` (slope 0.1)."""
-    return tf.maximum(slope * x, x)
-
-
 class _MetaLayer(keras.layers.Layer):
     """Shared helpers: weights created with the reference's initialisers, L2 bookkeeping."""
 
@@ -44,8 +39,9 @@ class _MetaLayer(keras.layers.Layer):
 
 
 class MetaSpecializer(_MetaLayer):
-    """Behavior-specific low-rank transforms of the base embeddings (``metaForSpecialize`` +
-    ``specialize``).
+    """MB-GMN's meta-knowledge learner: behavior-specific low-rank transforms of the embeddings.
+
+    The reference's ``metaForSpecialize`` + ``specialize``.
 
     For each node (user or item) with base embedding ``e`` (``[h]``), neighbour sum ``n`` and
     behavior embedding ``b``::
@@ -57,10 +53,34 @@ class MetaSpecializer(_MetaLayer):
 
     One instance is shared by every behavior (the reference reuses ``specMeta_FC1..5``).
 
+    Call arguments:
+        user_embeddings: ``[U, h]`` base user embeddings ``e``.
+        item_embeddings: ``[I, h]`` base item embeddings.
+        behavior_embedding: ``[h]``, the behavior's embedding ``b``.
+        user_neighbors: ``[U, h]`` neighbour sums ``n`` of the users.
+        item_neighbors: ``[I, h]`` neighbour sums of the items.
+
+    Returns:
+        ``(users [U, 2h], items [I, 2h])``.
+
     Args:
         half_dim: ``h = latdim // 2``, the base embedding size.
         rank: rank of the generated transforms (seed 000: 4; 2 for Tmall).
         leaky: leaky-ReLU slope (0.1).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import MetaSpecializer
+    >>> users, items, behavior = np.ones((5, 8), "float32"), np.ones((6, 8), "float32"), np.ones(8, "float32")
+    >>> [t.shape for t in MetaSpecializer(half_dim=8, rank=4)(users, items, behavior, users, items)]
+    [TensorShape([5, 16]), TensorShape([6, 16])]
+
+    References:
+        - Lianghao Xia et al., "Graph Meta Network for Multi-Behavior Recommendation",
+          SIGIR 2021 (https://arxiv.org/abs/2110.03969).
+        - Reference notebook: seed 000, "MB-GMN on BeiBei" (TensorFlow 1.x graph code),
+          "Model" (``metaForSpecialize``, ``specialize``).
     """
 
     def __init__(self, half_dim: int, rank: int = 4, leaky: float = 0.1, **kwargs):
@@ -91,7 +111,7 @@ class MetaSpecializer(_MetaLayer):
         def meta(embeddings, neighbors):
             behavior = tf.broadcast_to(behavior_embedding, tf.shape(embeddings))
             features = tf.concat([behavior, embeddings, neighbors], axis=-1)
-            return leaky_relu(features @ self.meta_kernel + self.meta_bias, self.leaky)
+            return tf.nn.leaky_relu(features @ self.meta_kernel + self.meta_bias, alpha=self.leaky)
 
         users = self._transform(user_embeddings, meta(user_embeddings, user_neighbors), "user_w1", "user_w2")
         items = self._transform(item_embeddings, meta(item_embeddings, item_neighbors), "item_w1", "item_w2")
@@ -111,7 +131,9 @@ def _bucket_size(n: tf.Tensor) -> tf.Tensor:
 
 
 class MetaPredictor(_MetaLayer):
-    """Per-pair generated prediction network (``metaForPredict`` + ``_predict``).
+    """MB-GMN's meta prediction network: a scoring network generated for each (user, item) pair.
+
+    The reference's ``metaForPredict`` + ``_predict``.
 
     For a (user, item) pair with source-behavior representations ``(u_s, i_s)`` and
     target-behavior representations ``(u_t, i_t)`` (each ``[d]``)::
@@ -123,8 +145,8 @@ class MetaPredictor(_MetaLayer):
         score = mult * (leaky(x @ W1 + b1) . w2)
 
     The generated ``W1`` is materialised per pair (``[N, 3d * d]``) and applied with a batched
-    product: on the 2-core CPU this is about 4x faster than one ``einsum`` that avoids
-    materialising it (issue 3's measurement), for the same math. Computed in three parts:
+    product: on a CPU this is faster than one ``einsum`` that avoids materialising it
+    (``benchmarks/bench_mbgmn.py``), for the same math. Computed in three parts:
     :meth:`_meta` (everything but ``W1``, ``[N, 3d]``-sized), :meth:`_generated` (``W1`` and
     ``x @ W1``: the ``[N, 3d * d]`` products, most of the cost) and :meth:`_output`.
 
@@ -133,16 +155,37 @@ class MetaPredictor(_MetaLayer):
         mult: score multiplier (seed 000 ``--mult 100``).
         leaky: leaky-ReLU slope.
         jit_compile: run the network (forward and gradient) through XLA, which fuses the
-            element-wise passes over the ``[N, 3d * d]`` generated weights: 2.96 s -> 1.84 s for a
-            BeiBei-size training step on the 2-core CPU. Same math up to float rounding. Under a
+            element-wise passes over the ``[N, 3d * d]`` generated weights (faster BeiBei-size steps
+            on a CPU, ``benchmarks/bench_mbgmn.py``). Same math up to float rounding. Under a
             mixed policy the bfloat16 products stay outside XLA (XLA's CPU products do not use
-            the CPU's bfloat16 instructions: 2.3x slower than TensorFlow's oneDNN kernels) and
+            the CPU's bfloat16 instructions, TensorFlow's oneDNN kernels do) and
             XLA compiles the float32 parts around them.
         dtype: a Keras dtype policy. Under ``"mixed_bfloat16"`` the two generated-weight
             products (``m @ P3`` and ``x @ W1``, and their gradients) run in bfloat16; every
             other operation, the weights, the inputs and the returned scores stay float32. On a
             CPU with AVX-512 BF16 this takes a BeiBei-size training epoch from 231 s to 156 s on
             one core. Not the reference's arithmetic: see the README for its effect on HR/NDCG.
+
+    Call arguments:
+        source_users, source_items: ``[N, d]`` source-behavior representations of the pairs.
+        target_users, target_items: ``[N, d]`` target-behavior representations.
+
+    Returns:
+        ``[N]`` float32 scores (already multiplied by ``mult``).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import MetaPredictor
+    >>> x = np.ones((5, 8), "float32")
+    >>> MetaPredictor(dim=8)(x, x, x, x).shape
+    TensorShape([5])
+
+    References:
+        - Lianghao Xia et al., "Graph Meta Network for Multi-Behavior Recommendation",
+          SIGIR 2021 (https://arxiv.org/abs/2110.03969).
+        - Reference notebook: seed 000, "MB-GMN on BeiBei" (TensorFlow 1.x graph code),
+          "Model" (``metaForPredict``, ``_predict``).
     """
 
     def __init__(self, dim: int, mult: float = 100.0, leaky: float = 0.1, jit_compile: bool = False, **kwargs):
@@ -197,13 +240,12 @@ class MetaPredictor(_MetaLayer):
         d = self.dim
         x = tf.concat([source_users * source_items, source_users, source_items], axis=-1)
         y = tf.concat([target_users * target_items, target_users, target_items], axis=-1)
-        s = leaky_relu(x @ self.pair_kernel + self.pair_bias, self.leaky)
-        t = leaky_relu(y @ self.pair_kernel + self.pair_bias, self.leaky)
-        meta = leaky_relu(tf.concat([s * t, s, t], axis=-1) @ self.meta_kernel + self.meta_bias, self.leaky)
+        s = tf.nn.leaky_relu(x @ self.pair_kernel + self.pair_bias, alpha=self.leaky)
+        t = tf.nn.leaky_relu(y @ self.pair_kernel + self.pair_bias, alpha=self.leaky)
+        meta = tf.nn.leaky_relu(tf.concat([s * t, s, t], axis=-1) @ self.meta_kernel + self.meta_bias, alpha=self.leaky)
         # x @ reshape(m @ P3 + c3) = x @ reshape(m @ P3) + x @ reshape(c3): the generated bias is
         # applied by one small [N, 3d] x [3d, d] product instead of an add over the [N, 3d * d]
-        # generated weights (one pass less over them forward and backward: about 18% off the
-        # predictor's step, measured on BeiBei-size batches)
+        # generated weights (one pass less over them forward and backward)
         bias = meta @ self.b1_kernel + self.b1_bias + x @ tf.reshape(self.w1_bias, [3 * d, d])
         w2 = meta @ self.w2_kernel + self.w2_bias
         return x, meta, bias, w2
@@ -216,7 +258,7 @@ class MetaPredictor(_MetaLayer):
         return tf.cast(tf.squeeze(tf.matmul(tf.cast(x, dtype)[:, None, :], w1), axis=1), tf.float32)
 
     def _output(self, generated, bias, w2):
-        return tf.reduce_sum(leaky_relu(generated + bias, self.leaky) * w2, axis=-1) * self.mult
+        return tf.reduce_sum(tf.nn.leaky_relu(generated + bias, alpha=self.leaky) * w2, axis=-1) * self.mult
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "mult": self.mult, "leaky": self.leaky, "jit_compile": self.jit_compile}

@@ -31,8 +31,38 @@ def _check_fields(name: str, input_shape) -> int:
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class InnerProduct(keras.layers.Layer):
-    """``[B, F, k]`` -> ``[B, P k]`` element-wise pair products (seed 003), or ``[B, P]`` inner
-    products with ``reduce=True``."""
+    """PNN's inner-product layer over every pair of field embeddings.
+
+    For the ``P = F (F - 1) / 2`` pairs ``(i, j)``, ``i < j``::
+
+        reduce=False (seed 003):  out = flatten_ij(e_i * e_j)     [B, P k]
+        reduce=True  (the paper): out_ij = <e_i, e_j>              [B, P]
+
+    Call arguments:
+        inputs: ``[B, F, k]`` field embeddings, ``F >= 2``.
+
+    Returns:
+        ``[B, P k]`` element-wise pair products, or ``[B, P]`` inner products with
+        ``reduce=True``.
+
+    Args:
+        reduce: sum each pair's product over ``k`` (the paper's inner product) or not (seed 003).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import InnerProduct
+    >>> x = np.ones((4, 3, 8), "float32")
+    >>> InnerProduct()(x).shape, InnerProduct(reduce=True)(x).shape
+    (TensorShape([4, 24]), TensorShape([4, 3]))
+
+    References:
+        - Yanru Qu, Han Cai, Kan Ren, Weinan Zhang, Yong Yu, Ying Wen, Jun Wang, "Product-based
+          Neural Networks for User Response Prediction", ICDM 2016
+          (https://arxiv.org/abs/1611.00144).
+        - Reference notebook: seed 003, "Various models on ML-1m in Tensorflow" (TF2 Keras),
+          section "PNN" (``InnerProduct``).
+    """
 
     def __init__(self, reduce: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -58,10 +88,37 @@ class InnerProduct(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class OuterProduct(keras.layers.Layer):
-    """``[B, F, k]`` -> ``[B, P]`` kernel products of every field pair.
+    """PNN's outer-product (kernel product) layer over every pair of field embeddings.
+
+    For the ``P = F (F - 1) / 2`` pairs ``(i, j)``, ``i < j``, with ``p = e_i``, ``q = e_j`` and a
+    zero-initialised kernel ``K``::
+
+        kernel_type="mat":  out_ij = sum_{a,c} q_a K[a, ij, c] p_c     K [k, P, k]
+        kernel_type="vec":  out_ij = sum_c p_c q_c K[ij, c]             K [P, k]
+
+    Call arguments:
+        inputs: ``[B, F, k]`` field embeddings, ``F >= 2``.
+
+    Returns:
+        ``[B, P]``.
 
     Args:
         kernel_type: ``"mat"`` (seed 003's default, ``K [k, P, k]``) or ``"vec"`` (``K [P, k]``).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import OuterProduct
+    >>> layer = OuterProduct(kernel_type="mat")
+    >>> layer(np.ones((4, 3, 8), "float32")).shape
+    TensorShape([4, 3])
+
+    References:
+        - Yanru Qu, Han Cai, Kan Ren, Weinan Zhang, Yong Yu, Ying Wen, Jun Wang, "Product-based
+          Neural Networks for User Response Prediction", ICDM 2016
+          (https://arxiv.org/abs/1611.00144).
+        - Reference notebook: seed 003, "Various models on ML-1m in Tensorflow" (TF2 Keras),
+          section "PNN" (``OuterProduct``).
     """
 
     def __init__(self, kernel_type: str = "mat", **kwargs):

@@ -30,11 +30,40 @@ from tfrec.validation import check_positive_int
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class SessionSoftAttention(keras.layers.Layer):
-    """Position-aware (or position-free) soft attention over a session: ``[B, L, d] -> [B, d]``.
+    """COTREC's position-aware (or position-free) soft attention readout of a session.
+
+    With positions (see the module docstring for the position-free variant)::
+
+        s = sum_t x_t / length;  h_t = tanh([p_t ; x_t] @ W_1)
+        a_t = (sigmoid(h_t @ G_1 + b_1 + s @ G_2) @ w_2) * mask_t;  out = sum_t a_t x_t
+
+    Call arguments:
+        x: ``[B, L, d]`` item embeddings of each session, most recent first, 0-padded;
+            ``L <= max_len``.
+        mask: ``[B, L]``, 1 for a real item, 0 for padding.
+        lengths: ``[B]`` session lengths.
+
+    Returns:
+        ``[B, d]`` session embeddings.
 
     Args:
         use_positions: ``True`` for ``generate_sess_emb``, ``False`` for ``generate_sess_emb_npos``.
         max_len: rows of the position table (seed 002: 200, RetailRocket 300).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import SessionSoftAttention
+    >>> mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    >>> SessionSoftAttention(max_len=10)(np.ones((2, 5, 8), "float32"), mask, mask.sum(axis=1)).shape
+    TensorShape([2, 8])
+
+    References:
+        - Xin Xia, Hongzhi Yin, Junliang Yu, Yingxia Shao, Lizhen Cui, "Self-Supervised Graph
+          Co-Training for Session-based Recommendation", CIKM 2021.
+        - Reference notebook: seed 002, "Training COTREC Session-based recommendation model on
+          Diginetica, Tmall, and RetailRocket datasets" (PyTorch), "Model"
+          (``COTREC.generate_sess_emb``, ``generate_sess_emb_npos``).
     """
 
     def __init__(self, use_positions: bool = True, max_len: int = 200, **kwargs):

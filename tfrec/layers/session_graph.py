@@ -79,7 +79,9 @@ class _GraphConv(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfrec")
 class ItemConv(_GraphConv):
-    """Item-view encoder over the item transition graph (seed 002 ``ItemConv``)::
+    """COTREC's item-view encoder: graph convolution over the item transition graph.
+
+    Seed 002's ``ItemConv``::
 
         X_0 = E;  X_l = A @ (X_{l-1} @ W_l);  out = (X_0 + sum_l normalize(X_l)) / (M + 1)
 
@@ -88,7 +90,7 @@ class ItemConv(_GraphConv):
 
     Call: ``(embeddings [N, d], adjacency SparseTensor [N, N], adjacency_t=None) -> [N, d]``.
     The products use TensorFlow's CSR kernel (``SparseMatrixMatMul``, converted once per call:
-    about 3x faster than ``tf.sparse.sparse_dense_matmul`` forward and backward on a CPU), with
+    faster than ``tf.sparse.sparse_dense_matmul`` forward and backward on a CPU), with
     the gradient taken through ``adjacency_t`` = ``A^T`` in row-major order
     (:func:`tfrec.layers.sparse.csr_matmul`: bit-reproducible, unlike the adjoint kernel); pass
     it when it is at hand (transposing here costs a sort per call). Same math.
@@ -96,6 +98,26 @@ class ItemConv(_GraphConv):
     The layer computes in float32 under every dtype policy (its ``dtype`` is always float32):
     the CSR kernel has no 16-bit version, and the adjacency's values would lose precision if
     they were cast to the compute dtype of a mixed policy.
+
+    Args:
+        num_layers: graph layers ``M`` (0 returns the embeddings unchanged).
+        trainable_maps: train the per-layer maps ``W_l`` (``False``, the reference's behaviour:
+            see the module docstring).
+
+    Example:
+
+    >>> import numpy as np, tensorflow as tf
+    >>> from tfrec.layers import ItemConv
+    >>> adjacency = tf.sparse.from_dense(np.eye(6, dtype="float32"))
+    >>> ItemConv(num_layers=2)(np.ones((6, 8), "float32"), adjacency).shape
+    TensorShape([6, 8])
+
+    References:
+        - Xin Xia, Hongzhi Yin, Junliang Yu, Yingxia Shao, Lizhen Cui, "Self-Supervised Graph
+          Co-Training for Session-based Recommendation", CIKM 2021.
+        - Reference notebook: seed 002, "Training COTREC Session-based recommendation model on
+          Diginetica, Tmall, and RetailRocket datasets" (PyTorch), "Model"
+          (``ItemConv``).
     """
 
     def __init__(self, num_layers: int = 2, trainable_maps: bool = False, **kwargs):
@@ -121,6 +143,27 @@ class SessConv(_GraphConv):
     Call: ``(session_means [B, d], overlap [B, B]) -> [B, d]`` with ``overlap`` = ``D^-1 A``
     from :func:`session_overlap`. (Cutting the gradient as the reference does is the model's
     choice: see ``CoTRec(session_view=...)``.)
+
+    Args:
+        num_layers: graph layers ``M`` (0 returns ``S_0`` unchanged).
+        trainable_maps: train the per-layer maps ``W_l`` (``False``, the reference's behaviour:
+            see the module docstring).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfrec.layers import SessConv
+    >>> from tfrec.layers.session_graph import session_overlap
+    >>> overlap = session_overlap(np.array([[1, 2, 0], [2, 3, 0], [4, 0, 0], [1, 3, 4]]))
+    >>> SessConv(num_layers=2)(np.ones((4, 8), "float32"), overlap).shape
+    TensorShape([4, 8])
+
+    References:
+        - Xin Xia, Hongzhi Yin, Junliang Yu, Yingxia Shao, Lizhen Cui, "Self-Supervised Graph
+          Co-Training for Session-based Recommendation", CIKM 2021.
+        - Reference notebook: seed 002, "Training COTREC Session-based recommendation model on
+          Diginetica, Tmall, and RetailRocket datasets" (PyTorch), "Model"
+          (``SessConv``) and "Dataset" (``Data.get_overlap``).
     """
 
     def call(self, session_means, overlap):

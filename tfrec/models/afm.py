@@ -32,12 +32,39 @@ from tfrec.models.ctr import CTRModel, build_once
 class AFM(CTRModel):
     """AFM: first-order term + attention-pooled pairwise interactions -> ``[B]`` logits.
 
+    Each pair of field embeddings interacts by element-wise product; an attention network
+    weights the pairs (see the module docstring)::
+
+        z_ij = e_i * e_j,  a_ij = softmax_ij(h^T relu(W z_ij + b) + c)
+        logit = p^T (sum_{i<j} a_ij z_ij) + p_0 + w_0 + sum_f w[id_f]
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix; at least two fields.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields (at least two).
         embedding_dim: ``d`` (seed 003: 8).
         attention_dim: attention network size (seed 003: ``att_dim = 8``).
         l2: L2 on the embedding table (seed 003: ``l2_emb = 1e-4``).
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import AFM
+        >>> model = AFM(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4, attention_dim=4)
+        >>> model({"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}).shape
+        TensorShape([2])
+
+    References:
+        - Jun Xiao, Hao Ye, Xiangnan He, Hanwang Zhang, Fei Wu, Tat-Seng Chua, "Attentional
+          Factorization Machines: Learning the Weight of Feature Interactions via Attention
+          Networks", IJCAI 2017 (https://www.ijcai.org/proceedings/2017/0435.pdf).
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "AFM" (``AFM_layer``,
+          ``AFM``).
     """
 
     def __init__(self, fields, embedding_dim: int = 8, attention_dim: int = 8, l2: float = 1e-4, pooling: str = "mean", **kwargs):

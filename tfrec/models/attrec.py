@@ -47,17 +47,41 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.distribute import batch_mean, dense_gradients, replica_share, replica_total
+from tfrec.distribute import batch_mean, replica_share
 from tfrec.layers.sequence_attention import SequenceSelfAttention
-from tfrec.models.base import LossTracking, as_float32
+from tfrec.models.base import Recommender, as_float32
 from tfrec.validation import check_positive_int
 
 MODES = ("inner", "dist")
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class AttRec(LossTracking, keras.Model):
+class AttRec(Recommender):
     """AttRec with ``inner`` (BPR-style) and ``dist`` (metric, hinge) modes.
+
+    A long-term user-item part and a short-term part (self-attention over the latest ``L``
+    items), weighted by ``w`` (see the module docstring)::
+
+        s = SequenceSelfAttention(E_item[history], history != 0)                   [B, d]
+        inner: score = w <E_user[u], E_item2[i]> + (1 - w) <s, E_item[i]>
+        dist:  score = -(w |E_user[u] - E_item2[i]|^2 + (1 - w) |s - E_item[i]|^2)
+
+    where ``dist`` clips each embedding row (not ``s``) to norm 1.
+
+    Trained on ``(user, history, positive, negative)`` with ``mean(-log sigmoid(pos - neg))``
+    (``inner``) or ``sum(relu(dist_pos - dist_neg + gamma))`` (``dist``), plus ``embed_reg``
+    times the squared norm of every embedding table.
+
+    Input shape:
+        ``call``: ``(user_ids [B], histories [B, L], item_ids [B])`` int, or a dict with keys
+        ``"user_id"``, ``"history"``, ``"item_id"``; 0 pads histories (the training ones on the left).
+        :meth:`compute_losses`: ``{"user_id" [B], "history" [B, L], "pos_item" [B],
+        "neg_item" [B]}``.
+
+    Output shape:
+        ``call``: ``[B]`` ranking scores, higher is better (not probabilities);
+        :meth:`ranking_scores`: ``[B, C]`` for ``candidates [B, C]``, else ``[B, num_items]``
+        (column ``j`` is item ``j + 1``).
 
     Args:
         num_users: users ``0 .. num_users - 1``.
@@ -70,8 +94,23 @@ class AttRec(LossTracking, keras.Model):
         embed_reg: L2 weight on every embedding table (seed 001: 1e-6).
 
     Example:
-        >>> model = AttRec(num_users=10, num_items=20, embed_dim=8)
-        >>> scores = model((users, histories, items))   # [B], higher = better
+        >>> import numpy as np
+        >>> from tfrec.models import AttRec
+        >>> model = AttRec(num_users=10, num_items=20, maxlen=3, embed_dim=8)
+        >>> users, histories = np.array([0, 1]), np.array([[0, 1, 2], [3, 4, 5]])
+        >>> model((users, histories, np.array([6, 7]))).shape  # higher = better
+        TensorShape([2])
+        >>> model.ranking_scores({"user_id": users, "history": histories}).shape
+        TensorShape([2, 20])
+        >>> sorted(model.compute_losses({"user_id": users, "history": histories,
+        ...                              "pos_item": np.array([6, 7]), "neg_item": np.array([8, 9])}))
+        ['l2', 'loss', 'ranking_loss']
+
+    References:
+        - Shuai Zhang, Yi Tay, Lina Yao, Aixin Sun, "Next Item Recommendation with
+          Self-Attention" (2018).
+        - Seed 001 ("AttRec on MovieLens-1M"): ``SelfAttention_Layer``, ``AttRec``,
+          ``evaluate_model``.
     """
 
     def __init__(self, num_users: int, num_items: int, maxlen: int = 5, embed_dim: int = 100, mode: str = "inner",
@@ -148,7 +187,15 @@ class AttRec(LossTracking, keras.Model):
         return self.score(tf.reshape(users, [-1]), histories, tf.reshape(items, [-1]))
 
     # ----------------------------------------------------------------------------------------
-    def compute_losses(self, batch) -> dict[str, tf.Tensor]:
+    def ranking_scores(self, inputs: dict, candidates=None, context=None) -> tf.Tensor:
+        """:meth:`score` of ``inputs`` ``{"user_id": [B], "history": [B, L]}`` against
+        ``candidates [B, C]``, or every item (``[B, num_items]``, column ``j`` is item ``j + 1``)."""
+        users = inputs["user_id"]
+        if candidates is None:
+            candidates = tf.tile(tf.range(1, self.num_items + 1)[None, :], [tf.shape(users)[0], 1])
+        return self.score(users, inputs["history"], candidates)
+
+    def compute_losses(self, batch, training: bool = True) -> dict[str, tf.Tensor]:
         """``{"loss", "ranking_loss", "l2"}`` for ``{"user_id", "history", "pos_item", "neg_item"}``."""
         short = self.short_term(batch["history"])
         positive = self.raw_scores(batch["user_id"], short, batch["pos_item"])
@@ -162,20 +209,6 @@ class AttRec(LossTracking, keras.Model):
             for table in (self.user_embedding, self.item_embedding, self.item2_embedding)
         ]))
         return {"loss": ranking + l2, "ranking_loss": ranking, "l2": l2}
-
-    def train_step(self, batch):
-        """One Adam step on ``compute_losses`` (under a strategy each replica's terms are its
-        shares of the one-device loss, see :mod:`tfrec.distribute`; under ``mixed_float16`` the
-        loss is scaled by the ``LossScaleOptimizer``)."""
-        with tf.GradientTape() as tape:
-            losses = self.compute_losses(batch)
-            scaled = self.optimizer.scale_loss(losses["loss"])  # on the tape
-        gradients = dense_gradients(tape.gradient(scaled, self.trainable_variables))
-        self.optimizer.apply(gradients, self.trainable_variables)
-        return self.track({name: replica_total(value) for name, value in losses.items()})
-
-    def test_step(self, batch):
-        return self.track({name: replica_total(value) for name, value in self.compute_losses(batch).items()})
 
     # ----------------------------------------------------------------------------------------
     def serving_history(self, history) -> tf.Tensor:
@@ -198,7 +231,7 @@ class AttRec(LossTracking, keras.Model):
         ids: ``score(user_id [B], history [B, L'], item_id [B]) -> [B]`` and
         ``score_all(user_id [B], history [B, L']) -> [B, num_items]`` (column ``j`` is item
         ``j + 1``); histories as :meth:`serving_history` takes them."""
-        from tfrec.export import ServingFunctions
+        from tfrec.models.base import ServingFunctions
 
         users = tf.TensorSpec([None], tf.int32, name="user_id")
         history = tf.TensorSpec([None, None], tf.int32, name="history")

@@ -30,6 +30,20 @@ from tfrec.models.ctr import CTRModel, build_once
 class AutoInt(CTRModel):
     """AutoInt: stacked multi-head self-attention over fields -> ``[B]`` logits.
 
+    Each field embedding attends to every other field, layer after layer (see the module
+    docstring and :mod:`tfrec.layers.autoint`)::
+
+        x^0 = E[id_f]                                  [B, F, d]
+        x^l = InteractingLayer_l(x^{l-1})              [B, F, H_l h_l]
+        logit = Dense(1)(flatten(x^L))
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields.
         embedding_dim: ``d`` (seed 003: 8).
@@ -38,6 +52,21 @@ class AutoInt(CTRModel):
         residual: residual projection in each layer (seed 003: ``use_resid=True``).
         l2: L2 on the embedding table (seed 003: 1e-4).
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import AutoInt
+        >>> model = AutoInt(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4,
+        ...                 attention_dims=[4], attention_heads=[2])
+        >>> model({"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}).shape
+        TensorShape([2])
+
+    References:
+        - Weiping Song, Chence Shi, Zhiping Xiao, Zhijian Duan, Yewen Xu, Ming Zhang, Jian Tang,
+          "AutoInt: Automatic Feature Interaction Learning via Self-Attentive Neural Networks",
+          CIKM 2019 (arXiv:1810.11921).
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "AutoInt" (``MHA``,
+          ``AutoInt``).
     """
 
     def __init__(

@@ -103,7 +103,7 @@ import tensorflow as tf
 
 from tfrec.layers.session_attention import SessionSoftAttention
 from tfrec.layers.session_graph import ItemConv, SessConv, l2_normalize, session_overlap, uniform_init
-from tfrec.models.base import LossTracking, as_float32
+from tfrec.models.base import Recommender, as_float32
 from tfrec.validation import check_non_negative, check_positive_int
 
 OPTIONS = {
@@ -166,8 +166,28 @@ def clicked_rows(table: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class CoTRec(LossTracking, keras.Model):
+class CoTRec(Recommender):
     """COTREC with every reference quirk as a named option (see the module docstring).
+
+    Two graph encoders of one item table ``E`` ``[N, d]`` -- the item view over the item
+    transition graph and the session view over the batch's session-overlap graph -- mine
+    positives and negatives for each other; training minimises (module docstring for each
+    term)::
+
+        S_I = w_k * normalize(attention(ItemConv(E, A)[reversed session]))      [B, d]
+        scores = S_I @ normalize(ItemConv(E, A))^T                              [B, N]
+        loss = cross_entropy(scores, target) + beta * contrastive + lam * KL
+
+    Input shape:
+        ``call``: ``session_items`` ``[B, L]`` int, clicks oldest first, 0 = padding;
+        :meth:`ranking_scores`: ``{"session_items": [B, L]}`` (and ``candidates [B, C]``,
+        1-based); :meth:`compute_losses`: ``{"items" [B, L], "lengths" [B], "targets" [B]}``
+        (0-padded on the right, 1-based targets).
+
+    Output shape:
+        ``call`` / :meth:`ranking_scores`: ``[B, N]`` item-view scores (logits of the softmax
+        over all items; column ``j`` is item ``j + 1``), or ``[B, C]`` for candidates;
+        :meth:`recommend`: ``([B, k] item ids, [B, k] scores)``.
 
     Args:
         num_items: items ``1 .. num_items`` (``n_node``); ``0`` pads sessions.
@@ -191,6 +211,29 @@ class CoTRec(LossTracking, keras.Model):
         ssl_reduction, adversarial_pairing, mining: the quirk options (module docstring);
             the first value of each is the reference's.
         topk_method: ``"nth_element"`` or ``"top_k"`` for the top-``C`` (same result).
+
+    Example:
+        :meth:`from_data` builds the model and stores the item graph of a
+        :class:`~tfrec.data.types.SessionData`; by hand, with two training sessions:
+
+        >>> import numpy as np
+        >>> from tfrec.data.sessions import item_transition_graph
+        >>> from tfrec.models import CoTRec
+        >>> graph = item_transition_graph([[1, 2, 3], [2, 4]], 30)
+        >>> model = CoTRec(num_items=30, num_edges=graph.nnz, embed_dim=8, num_candidates=20, seed=0)
+        >>> model.build(); model.set_item_graph(graph)
+        >>> model(np.array([[1, 2, 3], [2, 4, 0]])).shape
+        TensorShape([2, 30])
+        >>> sorted(model.compute_losses({"items": np.array([[1, 2, 3], [2, 4, 0]]),
+        ...                              "lengths": np.array([3, 2]), "targets": np.array([4, 5])}, training=False))
+        ['contrastive', 'cross_entropy', 'difference', 'loss']
+
+    References:
+        - Xin Xia, Hongzhi Yin, Junliang Yu, Yingxia Shao, Lizhen Cui, "Self-Supervised Graph
+          Co-Training for Session-based Recommendation", CIKM 2021.
+        - Seed 002 ("Training COTREC Session-based recommendation model on Diginetica, Tmall,
+          and RetailRocket datasets"): ``ItemConv``, ``SessConv``, ``COTREC``, ``Data``,
+          ``Args``.
     """
 
     def __init__(
@@ -287,7 +330,7 @@ class CoTRec(LossTracking, keras.Model):
             return
         n, d = self.num_items, self.embed_dim
         self.item_embeddings = self.add_weight(name="item_embeddings", shape=(n, d), initializer=uniform_init(d))
-        # the perturbations are kept transposed, [d, N]: the products S @ adv^T run ~1.5x faster
+        # the perturbations are kept transposed, [d, N]: the products S @ adv^T run faster so
         self.adv_item = self.add_weight(name="adv_item", shape=(d, n), initializer="zeros", trainable=False)
         self.adv_sess = self.add_weight(name="adv_sess", shape=(d, n), initializer="zeros", trainable=False)
         self.graph_indices = self.add_weight(name="graph_indices", shape=(self.num_edges, 2), dtype="int64",
@@ -371,7 +414,7 @@ class CoTRec(LossTracking, keras.Model):
     @staticmethod
     def scoring_table(item_view) -> tf.Tensor:
         """``normalize(X)^T`` ``[d, N]``: the right operand of every score product (a plain
-        ``[B, d] @ [d, N]`` product is ~1.5x faster on a CPU than one with ``transpose_b``)."""
+        ``[B, d] @ [d, N]`` product is faster on a CPU than one with ``transpose_b``)."""
         return tf.transpose(l2_normalize(item_view))
 
     def score_items(self, item_view, items, lengths, table_t=None) -> tf.Tensor:
@@ -384,6 +427,47 @@ class CoTRec(LossTracking, keras.Model):
         """``session_items`` ``[B, L]`` int (0 = padding, clicks oldest first) -> ``[B, N]`` scores."""
         items, lengths = self.compact(session_items)
         return self.score_items(self.item_view(), items, lengths)
+
+    def scoring_context(self):
+        """``(item_view, scoring_table(item_view))``: the item graph propagated once per evaluation."""
+        view = self.item_view()
+        return view, self.scoring_table(view)
+
+    def latest_clicks(self, items, lengths):
+        """Each compacted session's latest ``max_len`` clicks (what the model trains on), the
+        all-padding columns dropped: ``([B, L'] items, [B] lengths)``."""
+        start = tf.maximum(lengths - self.max_len, 0)[:, None]
+        positions = start + tf.range(self.max_len)[None, :]
+        width = tf.shape(items)[1]
+        kept = tf.gather(items, tf.minimum(positions, width - 1), batch_dims=1)
+        lengths = tf.minimum(lengths, self.max_len)
+        kept = tf.where(tf.range(self.max_len)[None, :] < lengths[:, None], kept, 0)
+        return kept[:, : tf.maximum(tf.reduce_max(lengths), 1)], lengths
+
+    def ranking_scores(self, inputs: dict, candidates=None, context=None) -> tf.Tensor:
+        """Item-view scores of ``inputs["session_items"]`` ``[B, L]`` (clicks oldest first, 0 =
+        padding anywhere; each session's latest ``max_len`` clicks count): ``[B, num_items]``
+        (column ``j`` is item ``j + 1``) or, for ``candidates [B, C]`` (1-based item ids), their
+        columns. ``context`` is :meth:`scoring_context`'s."""
+        view, table_t = self.scoring_context() if context is None else context
+        items, lengths = self.latest_clicks(*self.compact(inputs["session_items"]))
+        scores = self.score_items(view, items, lengths, table_t)
+        if candidates is None:
+            return scores
+        return tf.gather(scores, tf.cast(candidates, tf.int32) - 1, batch_dims=1)
+
+    def check_training(self, settings: dict, data) -> None:
+        """The reference's ``example_predicting`` needs every batch to hold exactly ``embed_dim``
+        sessions: a clear error instead of a shape failure mid-epoch."""
+        if self.options["predict_product"] != "reference":
+            return
+        batch = settings["batch_size"]
+        if batch != self.embed_dim or settings.get("last_batch") != "reference" or data.num_train < batch:
+            raise ValueError(
+                f"predict_product='reference' (the reference's example_predicting) needs --batch-size == embed_dim "
+                f"(got {batch} and {self.embed_dim}), --set last_batch=reference and at least that many training "
+                "prefixes; or --set predict_product=corrected for any batch size"
+            )
 
     def recommend(self, session_items, k: int, item_view=None):
         """Top-``k`` items of each session: ``(item_ids [B, k] int32, 1-based; scores [B, k])``."""
@@ -552,24 +636,13 @@ class CoTRec(LossTracking, keras.Model):
         loss = cross_entropy + self.beta * contrastive + self.lam * difference
         return {"loss": loss, "cross_entropy": cross_entropy, "contrastive": contrastive, "difference": difference}
 
-    def train_step(self, batch):
-        with tf.GradientTape() as tape:
-            losses = self.compute_losses(batch, training=True)
-            scaled = self.optimizer.scale_loss(losses["loss"])  # on the tape; mixed_float16: times the loss scale
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        return self.track(losses)
-
-    def test_step(self, batch):
-        return self.track(self.compute_losses(batch, training=False))
-
     # ----------------------------------------------------------------------------------------
     def serving_endpoints(self):
         """Functions of internal ids that :func:`tfrec.export.export_saved_model` serves in raw
         ids: ``score_all(session_items [B, L]) -> [B, N]`` (column ``j`` is item ``j + 1``)
         and ``score(session_items [B, L], item_id [B]) -> [B]``, its column of each row;
         ``session_items`` are clicks oldest first, 0 = padding (anywhere)."""
-        from tfrec.export import ServingFunctions
+        from tfrec.models.base import ServingFunctions
 
         sessions = tf.TensorSpec([None, None], tf.int32, name="session_items")
 

@@ -39,13 +39,38 @@ class CTRModel(PointwiseModel):
     ``build_layers`` (builds their own sub-layers once the embedding is built) and extend
     ``get_config``.
 
+    Input shape:
+        ``{field name: ids}`` (single-hot ``[B]`` int, multi-hot ``[B, M]`` int padded with
+        ``-1``), a tuple / list with one array per field in field order, or one ``[B, F]`` int
+        matrix when every field is single-hot (:meth:`features` normalises them to a dict).
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]`` logits;
+        :meth:`embed`: ``[B, F, d]`` field embeddings (and a ``[B]`` first-order logit).
+
     Args:
         fields: the input fields: ``CTRField`` objects, ``(name, vocab_size[, multi_hot])``
             tuples or ``{"name", "vocab_size", "multi_hot"}`` dicts.
         pooling: ``"mean"`` or ``"sum"`` over a multi-hot field's ids.
-    """
 
-    output_name = "probability"
+    Example:
+        The three input formats, on a concrete subclass (:class:`~tfrec.models.FM`):
+
+        >>> import numpy as np
+        >>> from tfrec.models import FM
+        >>> model = FM(fields=[("user_id", 10), ("item_id", 20), ("genres", 5, True)], embedding_dim=4)
+        >>> model({"user_id": np.array([1, 2]), "item_id": np.array([3, 4]),
+        ...        "genres": np.array([[0, 2], [3, -1]])}).shape  # genres: multi-hot, -1 pads
+        TensorShape([2])
+        >>> single = FM(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4)
+        >>> single((np.array([1, 2]), np.array([3, 4]))).shape, single(np.array([[1, 3], [2, 4]])).shape
+        (TensorShape([2]), TensorShape([2]))
+
+    References:
+        Seed 003 ("Various models on ML-1m in Tensorflow"): its CTR sections (FM, AFM,
+        AutoInt, CDN, DeepFM, PNN, W&D, xDFM) each embed the one-hot user and item ids and
+        train with binary cross-entropy; this class is their shared input handling.
+    """
 
     def __init__(self, fields, pooling: str = "mean", **kwargs):
         super().__init__(**kwargs)
@@ -110,7 +135,7 @@ class CTRModel(PointwiseModel):
         ids: ``score(<one argument per field>) -> [B]`` click probabilities (single-hot fields
         ``[B]``, multi-hot ``[B, M]`` padded with ``-1``). ``recommend`` is built by the export
         from the catalogue's user and item attributes."""
-        from tfrec.export import ServingFunctions
+        from tfrec.models.base import ServingFunctions
 
         signature = self.input_signature()
         names = list(signature)

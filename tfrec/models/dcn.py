@@ -31,6 +31,19 @@ from tfrec.models.ctr import CTRModel, build_once
 class DCN(CTRModel):
     """DCN: cross network and DNN side by side on the flattened embeddings -> ``[B]`` logits.
 
+    With ``x_0 = flatten(field embeddings)`` ``[B, F d]`` (see the module docstring)::
+
+        x_{l+1} = x_0 (x_l . w_l) + b_l  [+ x_l if cross_residual]      cross network
+        h = DNN(x_0)                                                    deep network
+        logit = Dense(1)([x_L ; h])
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields.
         embedding_dim: ``d`` (seed 003: 8).
@@ -39,6 +52,21 @@ class DCN(CTRModel):
         l2: L2 on the embedding table (seed 003: 1e-4).
         cross_residual: the paper's ``+ x_l`` in each cross layer (seed 003: no).
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import DCN
+        >>> model = DCN(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4,
+        ...             hidden_units=[16, 8], cross_residual=True)
+        >>> model(np.array([[1, 3], [2, 4]])).shape  # one [B, F] matrix of single-hot ids
+        TensorShape([2])
+
+    References:
+        - Ruoxi Wang, Bin Fu, Gang Fu, Mingliang Wang, "Deep & Cross Network for Ad Click
+          Predictions", ADKDD 2017.
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "CDN"
+          (``CrossNetwork``, ``DeepNetwork``, ``DCN``). The section's abstract links
+          github.com/lucashu1/CDN-RecSys, not the DCN paper; the code is the DCN above.
     """
 
     def __init__(

@@ -34,6 +34,19 @@ from tfrec.models.ctr import CTRModel, build_once
 class DeepFM(CTRModel):
     """DeepFM: FM part + DNN over the flattened field embeddings -> ``[B]`` logits.
 
+    ``logit = fm + deep`` with ``e = flatten(field embeddings)`` ``[B, F d]`` and
+    ``deep = Dense(1)(DNN(e))``; the FM part depends on ``fm_input`` (module docstring)::
+
+        "flat":   fm = w_0 + e w + 0.5 sum_k ((e V)_k^2 - (e^2)(V^2)_k)     (seed 003)
+        "fields": fm = w_0 + sum_f w[id_f] + sum_{f<g} <e_f, e_g>          (the paper)
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields.
         embedding_dim: ``d`` (seed 003: 8).
@@ -43,6 +56,23 @@ class DeepFM(CTRModel):
         fm_l2: L2 on ``FM_layer``'s ``w`` and ``V`` (seed 003: 1e-4).
         fm_input: ``"flat"`` (seed 003) or ``"fields"`` (the paper), see the module docstring.
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import DeepFM
+        >>> fields = [("user_id", 10), ("item_id", 20)]
+        >>> inputs = {"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}
+        >>> DeepFM(fields, embedding_dim=4, hidden_units=[16, 8])(inputs).shape
+        TensorShape([2])
+        >>> DeepFM(fields, embedding_dim=4, fm_input="fields").logits(inputs).shape
+        TensorShape([2])
+
+    References:
+        - Huifeng Guo, Ruiming Tang, Yunming Ye, Zhenguo Li, Xiuqiang He, "DeepFM: A
+          Factorization-Machine based Neural Network for CTR Prediction", IJCAI 2017
+          (arXiv:1703.04247).
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "DeepFM" (``FM_layer``,
+          ``DeepFM``).
     """
 
     def __init__(

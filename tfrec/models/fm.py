@@ -36,11 +36,39 @@ from tfrec.models.ctr import CTRModel, build_once
 class FM(CTRModel):
     """Factorization machine over field embeddings: ``[B]`` logits.
 
+    A first-order term plus every pairwise inner product of the field factors (the one-hot
+    formula of the notebook, computed from the field rows; see the module docstring)::
+
+        logit = w_0 + sum_f w[id_f] + sum_{f < g} <V[id_f], V[id_g]>
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot fields ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix (see :class:`~tfrec.models.ctr.CTRModel`).
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields (see :class:`~tfrec.models.ctr.CTRModel`).
         embedding_dim: ``k``, rows of ``V`` (seed 003: 8).
         l2: L2 factor on ``w`` and ``V`` (seed 003: ``w_reg = v_reg = 1e-4``).
         pooling: multi-hot pooling, ``"mean"`` or ``"sum"``.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import FM
+        >>> model = FM(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4)
+        >>> inputs = {"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}
+        >>> model(inputs).shape
+        TensorShape([2])
+        >>> model.logits(inputs).shape
+        TensorShape([2])
+
+    References:
+        - Steffen Rendle, "Factorization Machines", ICDM 2010.
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "FM" (``FM_layer``,
+          ``FM``). The section's abstract links "Factorization Machines for Data with Implicit
+          Feedback" (arXiv:1812.08254); the model it implements is Rendle's FM above.
     """
 
     def __init__(self, fields, embedding_dim: int = 8, l2: float = 1e-4, pooling: str = "mean", **kwargs):

@@ -36,8 +36,7 @@ Quirks of the reference and what tfrec does (see also ``tfrec.data.multibehavior
 * training positives are drawn with replacement. Reproduced.
 * the all-behavior branch has no residual between layers. Reproduced.
 * the graph products use TensorFlow's CSR kernels (``SparseMatrixMatMul``) rather than the
-  reference's ``sparse_dense_matmul``: the same sums, about 10x faster on CPU (45.6 ms vs 4.8 ms
-  for BeiBei's cart adjacency times a ``[7977, 32]`` matrix; 92 ms vs 18 ms with the gradient).
+  reference's ``sparse_dense_matmul``: the same sums, several times faster on a CPU (docs/RESULTS.md).
 * test negatives: the reference redraws 99 unseeded negatives at every evaluation from the items
   the user did not buy, which can include the held-out item. tfrec fixes them by the seed and
   excludes the held-out item (the data loader's job); scoring and ranking are otherwise identical.
@@ -51,7 +50,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-import numpy as np
 
 from tfrec import _backend  # noqa: F401
 import keras
@@ -59,12 +57,12 @@ import tensorflow as tf
 
 from tfrec.data.graphs import coo_arrays, symmetric_normalized
 from tfrec.layers.attention import LightSelfAttention
-from tfrec.layers.meta import MetaPredictor, MetaSpecializer, leaky_relu
+from tfrec.layers.meta import MetaPredictor, MetaSpecializer
 from tfrec.layers.sparse import csr_matmul, to_csr
-from tfrec.models.base import LossTracking, split_user_item
+from tfrec.models.base import Recommender, split_user_item
 from tfrec.validation import check_positive_int
 
-try:  # CSR products: ~10x faster than tf.sparse.sparse_dense_matmul on CPU, identical results
+try:  # CSR products: faster than tf.sparse.sparse_dense_matmul on CPU, identical results
     from tensorflow.python.ops.linalg.sparse import sparse_csr_matrix_ops as _csr
 except ImportError:  # pragma: no cover - older or trimmed TensorFlow builds
     _csr = None
@@ -79,7 +77,7 @@ def _sparse_matmul(adjacency, adjacency_t, dense: tf.Tensor) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
-class MBGMN(LossTracking, keras.Model):
+class MBGMN(Recommender):
     """Multi-behavior graph meta network.
 
     Args:
@@ -103,15 +101,19 @@ class MBGMN(LossTracking, keras.Model):
             reference's arithmetic: see the README for its measured effect on speed and HR/NDCG.
 
     Example:
-        >>> model = MBGMN.from_data(data)            # data: tfrec.data.types.MultiBehavior
-        >>> model.predict((user_ids, item_ids))      # target-behavior scores, [B]
+
+    >>> import numpy as np
+    >>> from tfrec.data.synthetic import load_synthetic_mb
+    >>> from tfrec.models import MBGMN
+    >>> data = load_synthetic_mb(num_users=40, num_items=150, views_per_user=6, carts_per_user=4, buys_per_user=2)
+    >>> model = MBGMN.from_data(data, latdim=8)  # builds the weights and loads the graph
+    >>> model((np.array([0, 1]), np.array([3, 4]))).shape  # target-behavior scores
+    TensorShape([2])
 
     References:
         Seed 000; Xia et al., "Graph Meta Network for Multi-Behavior Recommendation", SIGIR 2021;
         github.com/akaxlh/MB-GMN.
     """
-
-    output_name = "score"  # the SavedModel's score signature returns raw scores, not probabilities
 
     # XLA cannot compile tf.sparse products: the training step runs outside XLA and the meta
     # prediction network inside it (``jit_predictor``)
@@ -223,7 +225,7 @@ class MBGMN(LossTracking, keras.Model):
         """Build the CSR adjacencies once, now, and reuse them in every later (traced) step.
 
         Without the cache every ``propagate`` converts the stored coordinates to CSR again
-        (about 50 ms per 2.4M-interaction behavior and direction on one core). The cached
+        (a pass over every stored coordinate, per behavior and direction). The cached
         matrices are eager tensors captured by the functions traced afterwards, so call this
         after the graph is final (:meth:`set_graph` drops the cache). Training and evaluation
         call it; an exported SavedModel builds its matrices from the stored variables instead.
@@ -231,6 +233,10 @@ class MBGMN(LossTracking, keras.Model):
         with tf.init_scope():
             matrices = tuple(self._adjacency(b, cached=False) for b in range(self.num_behaviors))
         object.__setattr__(self, "_csr_cache", matrices)
+
+    def serving_scope(self):
+        """The export traces from the stored graph variables (:meth:`without_graph_cache`)."""
+        return self.without_graph_cache()
 
     @contextlib.contextmanager
     def without_graph_cache(self):
@@ -277,8 +283,8 @@ class MBGMN(LossTracking, keras.Model):
             users, items = self.specializer(users0, items0, self.behavior_embedding[b], user_neighbors[b], item_neighbors[b])
             user_layers, item_layers = [users], [items]
             for _ in range(self.gnn_layer):
-                new_users = leaky_relu(matmul(a, at, item_layers[-1]), self.leaky) + user_layers[-1]
-                new_items = leaky_relu(matmul(at, a, user_layers[-1]), self.leaky) + item_layers[-1]
+                new_users = tf.nn.leaky_relu(matmul(a, at, item_layers[-1]), alpha=self.leaky) + user_layers[-1]
+                new_items = tf.nn.leaky_relu(matmul(at, a, user_layers[-1]), alpha=self.leaky) + item_layers[-1]
                 user_layers.append(new_users)
                 item_layers.append(new_items)
             user_reps.append(tf.add_n(user_layers))
@@ -288,8 +294,8 @@ class MBGMN(LossTracking, keras.Model):
         )
         user_layers, item_layers = [users], [items]
         for layer in range(self.gnn_layer):
-            per_user = tf.stack([leaky_relu(matmul(a, at, item_layers[-1]), self.leaky) for a, at in graphs], axis=1)
-            per_item = tf.stack([leaky_relu(matmul(at, a, user_layers[-1]), self.leaky) for a, at in graphs], axis=1)
+            per_user = tf.stack([tf.nn.leaky_relu(matmul(a, at, item_layers[-1]), alpha=self.leaky) for a, at in graphs], axis=1)
+            per_item = tf.stack([tf.nn.leaky_relu(matmul(at, a, user_layers[-1]), alpha=self.leaky) for a, at in graphs], axis=1)
             user_layers.append(tf.reduce_sum(self.user_attention[layer](per_user), axis=1))
             item_layers.append(tf.reduce_sum(self.item_attention[layer](per_item), axis=1))
         user_reps.append(tf.add_n(user_layers))
@@ -364,11 +370,25 @@ class MBGMN(LossTracking, keras.Model):
         users = tf.repeat(tf.cast(user_ids, tf.int32), shape[1])
         return tf.reshape(self.target_scores(user_reps, item_reps, users, tf.reshape(item_ids, [-1])), shape)
 
+    def scoring_context(self):
+        """``propagate()``, once per evaluation, from the cached CSR graph (:meth:`cache_graph`)."""
+        if getattr(self, "_csr_cache", None) is None:
+            self.cache_graph()
+        return self.propagate()
+
+    def ranking_scores(self, inputs: dict, candidates=None, context=None) -> tf.Tensor:
+        """:meth:`score` of ``inputs["user_id"]`` against ``candidates`` (every item when ``None``),
+        ``context`` the propagation of :meth:`scoring_context`."""
+        users = inputs["user_id"]
+        if candidates is None:
+            candidates = tf.tile(tf.range(self.num_items)[None, :], [tf.shape(users)[0], 1])
+        return self.score(users, candidates, context)
+
     def serving_endpoints(self):
         """Functions of internal ids that :func:`tfrec.export.export_saved_model` serves in raw
         ids: ``score(user_id [B], item_id [B]) -> [B]`` and ``score_all(user_id [B]) ->
         [B, num_items]`` target-behavior scores (one graph propagation per call)."""
-        from tfrec.export import ServingFunctions
+        from tfrec.models.base import ServingFunctions
 
         spec = lambda name: tf.TensorSpec([None], tf.int32, name=name)  # noqa: E731
 
@@ -395,14 +415,14 @@ class MBGMN(LossTracking, keras.Model):
             weights += layer.regularized_weights
         return weights
 
-    def compute_losses(self, batch) -> dict[str, tf.Tensor]:
+    def compute_losses(self, batch, training: bool = True) -> dict[str, tf.Tensor]:
         """``{"loss", "hinge", "l2"}`` for a batch ``{"users_k": [2n_k], "items_k": [2n_k]}``
         (positives first, then as many negatives, for each behavior ``k``)."""
         user_reps, item_reps = self.propagate()
         hinge = 0.0
         for target in range(self.num_behaviors):
-            # one predictor call per target behavior: measured faster on CPU than one call over
-            # every target's pairs concatenated (3.5 s vs 3.8 s per BeiBei-size step, one core)
+            # one predictor call per target behavior: faster on CPU than one call over every
+            # target's pairs concatenated
             users = tf.cast(batch[f"users_{target}"], tf.int32)
             items = tf.cast(batch[f"items_{target}"], tf.int32)
             scores = self._deduplicated_pair_scores(user_reps, item_reps, users, items, target)  # [K + 1, 2n]
@@ -414,17 +434,6 @@ class MBGMN(LossTracking, keras.Model):
             hinge += tf.reduce_sum(tf.math.divide_no_nan(tf.reduce_sum(tf.nn.relu(1.0 - margins), axis=1), pair_count))
         l2 = self.reg * tf.add_n([tf.reduce_sum(tf.square(w)) for w in self.regularized_weights()])
         return {"loss": hinge + l2, "hinge": hinge, "l2": l2}
-
-    def train_step(self, batch):
-        with tf.GradientTape() as tape:
-            losses = self.compute_losses(batch)
-            scaled = self.optimizer.scale_loss(losses["loss"])  # loss scaling under mixed_float16
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        return self.track(losses)
-
-    def test_step(self, batch):
-        return self.track(self.compute_losses(batch))
 
     def get_config(self):
         return {

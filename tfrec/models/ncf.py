@@ -114,8 +114,12 @@ class GMF(PointwiseModel):
         factor_num: latent size of ``p_u`` and ``q_i`` (seed 004 ``--factor_num 32``).
 
     Example:
-        >>> model = GMF(num_users=10, num_items=20)
-        >>> model.predict((np.array([0, 1]), np.array([3, 4])))   # [2] probabilities
+
+    >>> import numpy as np
+    >>> from tfrec.models import GMF
+    >>> model = GMF(num_users=10, num_items=20)
+    >>> model((np.array([0, 1]), np.array([3, 4]))).shape   # click probabilities
+    TensorShape([2])
 
     References:
         Seed 004, ``Generalized_Matrix_Factorization``; He et al. 2017, eq. (9).

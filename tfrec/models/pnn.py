@@ -33,6 +33,20 @@ from tfrec.models.ctr import CTRModel, build_once
 class PNN(CTRModel):
     """PNN with an inner- or outer-product layer -> ``[B]`` logits.
 
+    With ``e`` the ``[B, F, k]`` field embeddings (see the module docstring and
+    :mod:`tfrec.layers.product`)::
+
+        l_z = flatten(Dense(k)(e))                    [B, F k]
+        l_p = product(e)                              inner or outer product signal
+        logit = Dense(1)(DNN([l_z ; l_p]))
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix; at least two fields.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields (at least two).
         embedding_dim: ``k`` (seed 003: 8), also the width of the per-field linear signal.
@@ -42,6 +56,23 @@ class PNN(CTRModel):
         inner_reduce: sum the inner products over ``k`` (the paper); seed 003 does not.
         l2: L2 on the embedding table (seed 003: 1e-4).
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import PNN
+        >>> fields = [("user_id", 10), ("item_id", 20)]
+        >>> inputs = {"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}
+        >>> PNN(fields, embedding_dim=4, hidden_units=[16, 8])(inputs).shape
+        TensorShape([2])
+        >>> PNN(fields, embedding_dim=4, product="outer", kernel_type="vec")(inputs).shape
+        TensorShape([2])
+
+    References:
+        - Yanru Qu, Han Cai, Kan Ren, Weinan Zhang, Yong Yu, Ying Wen, Jun Wang,
+          "Product-based Neural Networks for User Response Prediction", ICDM 2016
+          (arXiv:1611.00144).
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "PNN" (``InnerProduct``,
+          ``OuterProduct``, ``PNN``).
     """
 
     def __init__(

@@ -23,7 +23,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.distribute import dense_gradients, replica_total
+from tfrec.distribute import dense_gradients, replica_total, step_logs
 from tfrec.layers.dnn import DNN
 from tfrec.layers.fields import FieldEmbedding
 from tfrec.models.base import as_float32
@@ -34,12 +34,47 @@ from tfrec.models.ctr import CTRModel, build_once
 class WideDeep(CTRModel):
     """Wide & Deep: ``0.5 (wide + deep)`` logits ``[B]``, two optimizers.
 
+    A linear model over the one-hot fields and a DNN over their embeddings ``e``, averaged
+    (see the module docstring)::
+
+        wide = w_0 + sum_f w[id_f]
+        deep = Dense(1)(Dropout(DNN(flatten(e))))
+        logit = 0.5 (wide + deep)
+
+    ``train_step`` steps ``wide_variables`` with ``optimizer`` and ``deep_variables`` with
+    ``deep_optimizer`` (``compile(optimizer, deep_optimizer=None)``: by default a copy of the
+    first optimizer's configuration), from one BCE-from-logits loss.
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits`` and ``wide_logits``:
+        ``[B]``.
+
     Args:
         fields: the input fields.
         embedding_dim: deep embeddings (seed 003: ``u_emb_dim = i_emb_dim = 4``).
         hidden_units: deep widths, ReLU (seed 003: ``[256, 128, 64]``).
         dropout: dropout after the last hidden layer (seed 003: 0.2).
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import WideDeep
+        >>> model = WideDeep(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4, hidden_units=[16, 8])
+        >>> model({"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}).shape
+        TensorShape([2])
+        >>> model.compile(optimizer="adam")  # the deep part gets its own Adam
+        >>> len(model.wide_variables), model.deep_optimizer is model.optimizer
+        (2, False)
+
+    References:
+        - Heng-Tze Cheng, Levent Koc, Jeremiah Harmsen, Tal Shaked, Tushar Chandra, et al.,
+          "Wide & Deep Learning for Recommender Systems", DLRS 2016 (arXiv:1606.07792).
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "W&D"
+          (``WideAndDeep``, its custom ``train_step`` with two optimizers).
     """
 
     def __init__(self, fields, embedding_dim: int = 4, hidden_units=(256, 128, 64), dropout: float = 0.2, pooling: str = "mean", **kwargs):
@@ -102,11 +137,10 @@ class WideDeep(CTRModel):
         """One step of both optimizers on one loss. With loss scaling (``mixed_float16``) each
         optimizer has its own dynamic scale, so each part's gradients come from the loss scaled
         by its own optimizer's scale (``apply`` unscales by the same one)."""
-        inputs, labels = data
         wide_vars, deep_vars = self.wide_variables, self.deep_variables
         scaling = any(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in (self.optimizer, self.deep_optimizer))
         with tf.GradientTape(persistent=scaling) as tape:
-            loss = self.total_loss(inputs, labels)
+            loss = self.compute_losses(data)["loss"]
             if scaling:  # on the tape
                 wide_scaled, deep_scaled = self.optimizer.scale_loss(loss), self.deep_optimizer.scale_loss(loss)
         if scaling:
@@ -118,8 +152,10 @@ class WideDeep(CTRModel):
             wide_gradients, deep_gradients = gradients[: len(wide_vars)], gradients[len(wide_vars):]
         self.optimizer.apply(dense_gradients(wide_gradients), wide_vars)
         self.deep_optimizer.apply(dense_gradients(deep_gradients), deep_vars)
-        self.loss_tracker.update_state(replica_total(loss))
-        return {"loss": self.loss_tracker.result()}
+        return step_logs(self.track({"loss": replica_total(loss)}))
+
+    def stepped_optimizers(self) -> list:
+        return [self.optimizer, self.deep_optimizer]
 
     def get_config(self):
         return {

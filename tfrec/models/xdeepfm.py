@@ -33,6 +33,18 @@ from tfrec.models.ctr import CTRModel, build_once
 class XDeepFM(CTRModel):
     """xDeepFM: linear + CIN + DNN -> ``[B]`` logits.
 
+    With ``X^0`` the ``[B, F, d]`` field embeddings (see the module docstring and
+    :mod:`tfrec.layers.cin`)::
+
+        logit = w_0 + sum_f w[id_f] + Dense(1)(DNN(flatten(X^0))) + Dense(1)(CIN(X^0))
+
+    Input shape:
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
+        per-field arrays, or one ``[B, F]`` matrix.
+
+    Output shape:
+        ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
+
     Args:
         fields: the input fields.
         embedding_dim: ``d`` (seed 003: 8).
@@ -42,6 +54,21 @@ class XDeepFM(CTRModel):
         l2: L2 on the embedding table (seed 003: 1e-4).
         cin_include_input: sum-pool ``X^0`` into the CIN output (seed 003) or not (paper).
         pooling: multi-hot pooling.
+
+    Example:
+        >>> import numpy as np
+        >>> from tfrec.models import XDeepFM
+        >>> model = XDeepFM(fields=[("user_id", 10), ("item_id", 20)], embedding_dim=4,
+        ...                 cin_layers=[4, 4], hidden_units=[16, 8])
+        >>> model({"user_id": np.array([1, 2]), "item_id": np.array([3, 4])}).shape
+        TensorShape([2])
+
+    References:
+        - Jianxun Lian, Xiaohuan Zhou, Fuzheng Zhang, Zhongxia Chen, Xing Xie, Guangzhong Sun,
+          "xDeepFM: Combining Explicit and Implicit Feature Interactions for Recommender
+          Systems", KDD 2018 (arXiv:1803.05170).
+        - Seed 003 ("Various models on ML-1m in Tensorflow"), section "xDFM" (``CIN``,
+          ``xDFM``).
     """
 
     def __init__(
