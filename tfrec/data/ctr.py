@@ -50,7 +50,7 @@ from tfrec.data.files import (
     ids_of,
     line_finder,
     read_ml1m_ratings,
-    read_text,
+    read_lines,
     sniff_delimiter,
 )
 from tfrec.data.splits import stratified_split, validation_rule
@@ -292,11 +292,7 @@ def read_click_file(path: str | Path) -> tuple[pd.DataFrame, callable]:
             header (naming the line).
     """
     path = Path(path)
-    text = read_text(path, f"a click file ({_CLICKS})")
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise DataError(f"{path}: the file is empty; expected {_CLICKS}")
+    text, lines, first = read_lines(path, f"a click file ({_CLICKS})", _CLICKS)
     sep = sniff_delimiter(lines[first])
     names = [n.strip() for n in next(csv.reader([lines[first]], delimiter=sep))]
     for name in names:

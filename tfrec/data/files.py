@@ -5,7 +5,7 @@ Nothing here knows a task or a protocol; the loaders (:mod:`tfrec.data.movielens
 :mod:`tfrec.data.ctr`) and the generators (:mod:`tfrec.data.synthetic`) import from here, never
 from each other.
 
-* Files: :func:`read_text` (UTF-8, else Latin-1), :func:`find_user_file` (the one ``<prefix>.*``
+* Files: :func:`read_text` (UTF-8, else Latin-1), :func:`read_lines`, :func:`find_user_file` (the one ``<prefix>.*``
   file of a folder), :func:`sniff_delimiter` (the delimiter of a first line) and
   :func:`line_finder` (file line numbers for messages).
 * Ids: :func:`id_values` and :func:`ids_of` (int64 when every id is an integer, else text).
@@ -46,6 +46,21 @@ def read_text(path: Path, what: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def read_lines(path: Path, what: str, expected: str) -> tuple[str, list[str], int]:
+    """``(text, lines, first)``: the file's text (:func:`read_text`, ``what`` names the file a
+    folder stands in for), its lines and the index of the first non-empty one.
+
+    Raises:
+        DataError: the file has no non-empty line ("the file is empty; expected ``expected``").
+    """
+    text = read_text(path, what)
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        raise DataError(f"{path}: the file is empty; expected {expected}")
+    return text, lines, first
 
 
 def find_user_file(path: str | Path, prefixes: tuple[str, ...], what: str) -> Path:
@@ -263,11 +278,7 @@ def read_table(
             or a numeric field that is not a finite number (naming the file and 1-based line).
     """
     path = Path(path)
-    text = read_text(path, f"a file of {what} rows")
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise DataError(f"{path}: the file is empty; expected rows of {what}")
+    text, lines, first = read_lines(path, f"a file of {what} rows", f"rows of {what}")
     sep = sniff_delimiter(lines[first], TABLE_DELIMITERS, r"\s+")
     fields = re.split(sep, lines[first].strip()) if sep == r"\s+" else lines[first].strip().split(sep)
     width = len(fields)
