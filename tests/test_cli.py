@@ -225,9 +225,9 @@ def test_precision_and_strategy_flags(runner, trained_run, tmp_path):
     assert (config["precision"], config["strategy"], config["replicas"]) == ("float32", "default", 1)
     bad = runner.invoke(main, ["train", "--model", "gmf", "--precision", "half", "--output", str(tmp_path / "r")])
     assert bad.exit_code == 2 and "half" in bad.output
-    refused = runner.invoke(main, ["train", "--model", "cotrec", "--strategy", "mirrored", "--output", str(tmp_path / "c")])
+    refused = runner.invoke(main, ["train", "--model", "gmf", "--strategy", "mirrored", "--jit", "--output", str(tmp_path / "c")])
     assert refused.exit_code == 2 and refused.output.strip().count("\n") == 0
-    assert refused.output.startswith("error: --strategy mirrored: model 'cotrec' trains on the default strategy only")
+    assert refused.output.startswith("error: --jit cannot be combined with --strategy mirrored")
     changed = runner.invoke(main, ["train", "--resume", str(trained_run[0]), "--precision", "mixed_bfloat16"])
     assert changed.exit_code == 2 and "--precision cannot be combined with it" in changed.output
 

@@ -7,12 +7,6 @@ distributed runs are subprocesses, each bounded in time."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,37 +14,14 @@ import pytest
 import tfrec
 from tfrec.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
+from _subprocesses import run_script, run_workers, script_result
 
 # tiny synthetic NCF data: 40 users x 60 items, 8 interactions each -> 40 * 7 * 5 = 1400
 # training instances, 6 steps of 256 (the last one uneven: 120 rows, split 60 / 60)
 DATA = "load_synthetic(seed=0, num_users=40, num_items=60, interactions_per_user=8, num_test_negatives=20)"
-
-
-def _env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["CUDA_VISIBLE_DEVICES"] = ""  # CPU only, whatever the machine has
-    return env
-
-
-def _run_script(code: str, tmp_path: Path, env: dict | None = None, name: str = "script.py") -> subprocess.Popen:
-    script = tmp_path / name
-    script.write_text(textwrap.dedent(code))
-    return subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env or _env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _result(process: subprocess.Popen) -> dict:
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        pytest.fail(f"timed out after {TIMEOUT} s:\n{err[-3000:]}")
-    assert process.returncode == 0, err[-3000:]
-    return json.loads(out.strip().splitlines()[-1])
+# tiny multi-behavior data: 40 users, 3 steps of 16 users per epoch (the last one 8: split 4 / 4)
+MB_DATA = "load_synthetic_mb(seed=0, users=40, items=90, views_per_user=12, carts_per_user=6, buys_per_user=3, num_test_negatives=20)"
+MB_PARAMS = {"latdim": 8, "batch_size": 16, "samp_num": 4, "trn_num": 40}
 
 
 MIRRORED = f"""
@@ -64,6 +35,7 @@ import tfrec
 from tfrec.data.synthetic import make_synthetic_ctr
 from tfrec.data.synthetic import load_synthetic_sequences
 from tfrec.data.synthetic import load_synthetic
+from tfrec.data.synthetic import load_synthetic_mb
 
 runs = {{
     "neumf": ({DATA}, {{"batch_size": 256}}),
@@ -73,6 +45,8 @@ runs = {{
     # multi-hot fields: embedding gradients of different sizes per replica
     "deepfm": (make_synthetic_ctr(seed=1, num_users=40, num_items=30, rows_per_user=20, num_groups=2, num_genres=4),
                {{"batch_size": 64}}),
+    # pairs per behavior as [users, pairs] grids with masks; hinge means over the global batch's pairs
+    "mbgmn": ({MB_DATA}, {MB_PARAMS}),
 }}
 out = {{}}
 for model, (data, params) in runs.items():
@@ -83,15 +57,22 @@ for model, (data, params) in runs.items():
             "loss": result.history["loss"], "test": result.metrics["test"], "replicas": result.config["replicas"],
             "weights": float(sum(float(tf.reduce_sum(tf.abs(v))) for v in result.model.trainable_variables)),
         }}
+try:  # a sampled sub-graph rides in each batch: refused across replicas
+    tfrec.train("mbgmn", dataset=runs["mbgmn"][0], epochs=1, device="cpu", verbose=0, strategy="mirrored",
+                params={{**runs["mbgmn"][1], "graph_sample": 30, "sample_block": 16}})
+    out["refused"] = None
+except tfrec.errors.UserError as error:
+    out["refused"] = str(error)
 print(json.dumps(out))
 """
 
 
 def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path):
-    """NeuMF (BCE mean), AttRec (hinge sum + L2) and DeepFM (multi-hot fields): two replicas, each
-    with half of every batch (the last one uneven), give the one-device run."""
-    out = _result(_run_script(MIRRORED, tmp_path))
-    for model in ("neumf", "attrec", "deepfm"):
+    """NeuMF (BCE mean), AttRec (hinge sum + L2), DeepFM (multi-hot fields) and MB-GMN (hinge
+    means over every behavior's pairs + L2, each replica propagating the whole graph): two
+    replicas, each with half of every batch (the last one uneven), give the one-device run."""
+    out = script_result(run_script(MIRRORED, tmp_path))
+    for model in ("neumf", "attrec", "deepfm", "mbgmn"):
         one, two = out[f"{model}-default"], out[f"{model}-mirrored"]
         assert (one["replicas"], two["replicas"]) == (1, 2)
         # the replicas' summed gradients are the one-device gradient: the same run up to rounding
@@ -99,47 +80,28 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path):
         assert two["weights"] == pytest.approx(one["weights"], rel=1e-4), model
         for key, value in one["test"].items():
             assert two["test"][key] == pytest.approx(value, abs=0.02), (model, key)
+    assert "--set graph_sample trains on one device" in out["refused"]
 
 
 WORKER = f"""
 import json, sys
 import tfrec
-from tfrec.data.synthetic import load_synthetic
+from tfrec.data.synthetic import load_synthetic, load_synthetic_mb
 
-data = {DATA}
-result = tfrec.train("neumf", dataset=data, epochs=1, seed=0, device="cpu", verbose=0, strategy="multiworker",
-                     output=sys.argv[1] if len(sys.argv) > 1 else "run", params={{"batch_size": 256}})
+model = sys.argv[1]
+data, params = ({DATA}, {{"batch_size": 256}}) if model == "neumf" else ({MB_DATA}, {MB_PARAMS})
+result = tfrec.train(model, dataset=data, epochs=1, seed=0, device="cpu", verbose=0, strategy="multiworker",
+                     output="run", params=params)
 print(json.dumps({{"loss": result.history["loss"], "test": result.metrics["test"], "replicas": result.config["replicas"],
                   "run_dir": str(result.run_dir)}}))
 """
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def test_two_worker_multiworker_run_writes_one_checkpoint_on_the_chief(tmp_path):
+@pytest.mark.parametrize("model", ["neumf", "mbgmn"])
+def test_two_worker_multiworker_run_writes_one_checkpoint_on_the_chief(tmp_path, model):
     from tfrec.runs import load_run_model
 
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
-    processes = []
-    for index in range(2):
-        folder = tmp_path / f"worker{index}"
-        folder.mkdir()
-        env = {**_env(), "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        processes.append(_run_script(WORKER, folder, env))
-    try:
-        results = [_result(p) for p in processes]
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
+    results = run_workers(WORKER, tmp_path, args=(model,))
     assert [r["replicas"] for r in results] == [2, 2]
     assert results[0]["test"] == results[1]["test"]  # the workers hold the same variables
     assert results[0]["loss"] == pytest.approx(results[1]["loss"])
@@ -152,14 +114,10 @@ def test_two_worker_multiworker_run_writes_one_checkpoint_on_the_chief(tmp_path)
     assert loaded.predict((np.array([0, 1]), np.array([2, 3])), verbose=0).shape == (2,)
 
 
-def test_models_with_irregular_batches_refuse_distribution():
+def test_conflicting_strategy_options_are_refused():
     from tfrec.data.synthetic import synthetic_sessions
 
     sessions = synthetic_sessions(seed=0, num_items=50, num_train_sessions=40, num_test_sessions=5)
-    with pytest.raises(UserError, match="--strategy mirrored: model 'cotrec' trains on the default strategy only"):
-        tfrec.train("cotrec", dataset=sessions, epochs=1, device="cpu", verbose=0, strategy="mirrored")
-    with pytest.raises(UserError, match="--strategy multiworker: model 'mbgmn'.*positives then negatives"):
-        tfrec.train("mbgmn", epochs=1, device="cpu", verbose=0, strategy="multiworker")  # refused before loading data
     with pytest.raises(UserError, match="--jit cannot be combined with --strategy mirrored"):
         tfrec.train("gmf", dataset=sessions, epochs=1, device="cpu", verbose=0, strategy="mirrored", jit_compile=True)
     with pytest.raises(UserError, match="invalid --strategy 'tpu'; expected one of default, mirrored, multiworker"):

@@ -113,3 +113,32 @@ def test_ctr_metrics_hand_computed():
     assert m["Accuracy"] == pytest.approx(2 / 4)
     assert m["Precision"] == pytest.approx(1 / 2)
     assert m["Recall"] == pytest.approx(1 / 2)
+
+
+@pytest.mark.parametrize("pairs_per_call", [1, 7, 64, 10_000])
+def test_full_ranks_chunked_equal_a_whole_row_count(pairs_per_call):
+    """Over item chunks of any size, with excluded training items: the rank is the number of
+    other, non-excluded items scored >= the target (ties pessimistic), as a whole-row count."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    table = np.round(rng.normal(size=(9, 23)), 1)  # rounded: ties happen
+    users, targets = np.array([0, 3, 3, 8, 5]), np.array([4, 0, 22, 7, 7])
+    exclude = sp.random(9, 23, density=0.3, random_state=1, format="csr")
+    exclude[users, targets] = 0
+    exclude.eliminate_zeros()
+    calls = []
+
+    def score(u, items):
+        calls.append(int(np.prod(items.shape)))
+        return table[u.numpy()[:, None], items.numpy()]
+
+    ranks = evaluation.full_ranks_chunked(score, users, targets, 23, exclude=exclude, pairs_per_call=pairs_per_call)
+    dense = exclude.toarray() > 0
+    expected = [
+        sum(table[u, j] >= table[u, t] for j in range(23) if j != t and not dense[u, j]) for u, t in zip(users, targets)
+    ]
+    np.testing.assert_array_equal(ranks, expected)
+    assert max(calls) <= max(pairs_per_call, 1)
+    plain = evaluation.full_ranks_chunked(score, users, targets, 23, pairs_per_call=pairs_per_call)
+    np.testing.assert_array_equal(plain, evaluation.full_ranks(table[users], targets).numpy())

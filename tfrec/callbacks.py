@@ -54,12 +54,14 @@ class RankingEvaluation(keras.callbacks.Callback):
         self.verbose = verbose
         self.seconds: list[float] = []
         self.last: dict[str, float] = {}
+        self.last_epoch: int | None = None  # the (0-based) epoch ``last`` was computed after
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
         start = time.perf_counter()
         self.last = self.evaluate_fn(self.model)
+        self.last_epoch = epoch
         self.seconds.append(time.perf_counter() - start)
         if logs is not None:
             logs.update(self.last)

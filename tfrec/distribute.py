@@ -260,6 +260,16 @@ def batch_mean(values: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(values) / (tf.maximum(tf.cast(count, values.dtype), 1.0) * width)
 
 
+def global_sum(value: tf.Tensor) -> tf.Tensor:
+    """``value`` summed over the replicas in sync (an all-reduce inside a replica context), e.g.
+    a batch's pair count, so that each replica divides its share of a sum by the global count.
+    One replica, or outside a replica context: ``value``."""
+    context = tf.distribute.get_replica_context()
+    if num_replicas() == 1 or context is None:
+        return value
+    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+
 def replica_share(value: tf.Tensor) -> tf.Tensor:
     """This replica's share ``value / R`` of a term every replica computes whole (an L2 penalty
     on the tables), so the summed gradients count it once. One replica: ``value``."""

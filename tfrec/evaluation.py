@@ -178,6 +178,46 @@ def sampled_ranks_of(score_fn: ScoreFn, users: np.ndarray, candidates: np.ndarra
     return np.concatenate(ranks)
 
 
+def full_ranks_chunked(
+    score_fn: ScoreFn,
+    users: np.ndarray,
+    targets: np.ndarray,
+    num_items: int,
+    exclude=None,
+    pairs_per_call: int = 1 << 14,
+) -> np.ndarray:
+    """``[T]`` zero-based full ranks of ``targets`` (:func:`full_ranks`' rule: other items scored
+    ``>=`` the target count against it), computed over item chunks: each ``score_fn`` call
+    scores at most ``pairs_per_call`` (user, item) pairs, so memory beyond the model does not
+    grow with the catalogue.
+
+    Args:
+        score_fn: ``score_fn(user_ids [B], item_ids [B, C]) -> [B, C]``.
+        users, targets: ``[T]`` test users and their held-out items.
+        num_items: the catalogue size.
+        exclude: optional ``[num_users, num_items]`` scipy CSR of items not ranked for a user
+            (its training interactions, the usual "full ranking" protocol); never the target.
+        pairs_per_call: the bound on scored pairs per call.
+    """
+    users, targets = np.asarray(users, np.int32), np.asarray(targets, np.int32)
+    chunk = max(1, min(num_items, pairs_per_call))
+    rows = max(1, pairs_per_call // chunk)
+    ranks = np.zeros(len(users), np.int64)
+    for i in range(0, len(users), rows):
+        batch, target = users[i : i + rows], targets[i : i + rows]
+        target_scores = np.asarray(score_fn(tf.constant(batch), tf.constant(target[:, None])))[:, :1]
+        excluded = exclude[batch] if exclude is not None else None
+        for start in range(0, num_items, chunk):
+            items = np.arange(start, min(start + chunk, num_items), dtype=np.int32)
+            grid = np.broadcast_to(items, (len(batch), len(items)))
+            beats = np.asarray(score_fn(tf.constant(batch), tf.constant(grid))) >= target_scores
+            beats &= grid != target[:, None]
+            if excluded is not None:
+                beats &= excluded[:, start : start + len(items)].toarray() == 0
+            ranks[i : i + rows] += beats.sum(axis=1)
+    return ranks
+
+
 # --------------------------------------------------------------------------------------------
 # CTR metrics
 # --------------------------------------------------------------------------------------------

@@ -206,6 +206,9 @@ MODELS: dict[str, ModelSpec] = {
                 "steps_per_execution": 1,
                 "jit_compile": False,
                 "test_negatives": "fixed",
+                "protocol": "sampled",
+                "graph_sample": 0,
+                "sample_block": 10000,
             },
             sources={
                 "latdim": "seed 000 --latdim 32 (embeddings latdim // 2)",
@@ -234,6 +237,11 @@ MODELS: dict[str, ModelSpec] = {
                 "target": "--data interactions only: the target behavior's name in your log",
                 "test_negatives": "'fixed': 99 seeded negatives, never the held-out item; 'reference': seed 000's "
                 "unseeded redraw at every evaluation from the non-bought items (may include the held-out item)",
+                "protocol": "'sampled': seed 000 sampleTestBatch (the held-out item against 99 negatives); 'full': "
+                "against every item but the user's training buys (RecBole's full ranking)",
+                "graph_sample": "akaxlh/MB-GMN labcode_samp.py --graphSampleN (15000 there; 40000 for IJCAI in its README); "
+                "0: the whole graph, as seed 000",
+                "sample_block": "akaxlh/MB-GMN labcode_samp.py --divSize 10000 users per sampled sub-graph",
             },
             default_data="synthetic-mb",
             dataset_defaults={"tmall-mb": {"rank": 2}, "synthetic-mb": {"epochs": 5}},

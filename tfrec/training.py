@@ -215,8 +215,8 @@ def train(
         strategy: ``default`` (one device), ``mirrored`` (every local GPU, or the CPU) or
             ``multiworker`` (the machines of ``TF_CONFIG``; only the chief writes ``output``):
             the model is built, compiled, trained and evaluated in the strategy's scope, each
-            global batch split across the replicas (:mod:`tfrec.distribute`). MB-GMN and COTREC
-            train on the default strategy only. Under a strategy steps run one per call without
+            global batch split across the replicas (:mod:`tfrec.distribute`; MB-GMN's
+            ``graph_sample`` trains on one device only). Under a strategy steps run one per call without
             XLA (``steps_per_execution=1``, ``jit_compile=False``: Keras' multi-step loop and
             XLA both fail under ``tf.distribute``, see :mod:`tfrec.distribute`). Like ``device``, not taken from a resumed run.
 
@@ -512,9 +512,14 @@ def _train_in_scope(plan: _Plan, distribution) -> RunResult:
         initial_epoch=initial_epoch,
     )
 
-    start = time.perf_counter()
-    test = task.evaluate(net, dataset, settings)
-    eval_seconds = time.perf_counter() - start
+    if patience is None and evaluator.last_epoch == settings["epochs"] - 1:
+        # the final model is the one evaluated after the last epoch: its test metrics stand
+        test = {key: value for key, value in evaluator.last.items() if not key.startswith("val_")}
+        eval_seconds = evaluator.seconds[-1]
+    else:
+        start = time.perf_counter()
+        test = task.evaluate(net, dataset, settings)
+        eval_seconds = time.perf_counter() - start
     hist = {key: [float(v) for v in values] for key, values in history.history.items()}
     if past is not None:  # the epochs before the interruption come first
         hist = {key: past.column(key) + hist.get(key, []) for key in dict.fromkeys([*past.keys(), *hist])}

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from tfrec.data.files import safe_unpickle
-from tfrec.data.multibehavior import load_interactions, load_mbgmn, sample_behavior_pairs
+from tfrec.data.multibehavior import behavior_pair_grid, load_interactions, load_mbgmn
 from tfrec.data.synthetic import load_synthetic_mb
 from tfrec.errors import DataError
 
@@ -78,22 +78,43 @@ def test_unsafe_or_truncated_pickles_are_refused(tmp_path):
 
 def test_sampler_follows_the_reference_rules():
     matrix = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 0]], np.float32))
-    users, items = sample_behavior_pairs(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
-    n = len(users) // 2
-    assert n == 2 + 0 + 3  # min(samp_num, degree): the user without interactions adds no pair
-    np.testing.assert_array_equal(users[:n], users[n:])
-    assert users[:n].tolist() == [0, 0, 2, 2, 2]
+    positives, negatives, mask = behavior_pair_grid(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
+    assert positives.shape == negatives.shape == mask.shape == (3, 3)
+    # min(samp_num, degree) pairs per user, in the first slots: the user without interactions adds none
+    assert mask.tolist() == [[True, True, False], [False, False, False], [True, True, True]]
     dense = matrix.toarray()
-    assert np.all(dense[users[:n], items[:n]] == 1)  # positives are positives
-    assert np.all(dense[users[n:], items[n:]] == 0)  # negatives are not
-    again = sample_behavior_pairs(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
-    np.testing.assert_array_equal(items, again[1])
-    users, items = sample_behavior_pairs(matrix, np.array([1, 1]), 3, np.random.default_rng(0))
-    assert users.shape == items.shape == (0,)
+    users = np.broadcast_to(np.array([0, 1, 2])[:, None], mask.shape)[mask]
+    assert np.all(dense[users, positives[mask]] == 1)  # positives are positives
+    assert np.all(dense[users, negatives[mask]] == 0)  # negatives are not
+    assert not positives[~mask].any() and not negatives[~mask].any()
+    again = behavior_pair_grid(matrix, np.array([0, 1, 2]), 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(positives, again[0])
+    np.testing.assert_array_equal(negatives, again[1])
+    positives, negatives, mask = behavior_pair_grid(matrix, np.array([1, 1]), 3, np.random.default_rng(0))
+    assert mask.shape == (2, 3) and not mask.any()
+
+
+def test_grid_draws_are_the_flat_reference_order():
+    """Row by row, the grid's valid slots are a flat draw's pairs: positives ``indices[indptr[u]
+    + floor(r * degree)]`` user after user, then one negative per pair, from the same stream."""
+    from tfrec.data.sampling import sample_negatives
+
+    matrix = sp.random(9, 30, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    matrix.data[:] = 1
+    users = np.array([3, 0, 8, 3, 5])
+    positives, negatives, mask = behavior_pair_grid(matrix, users, 4, np.random.default_rng(7))
+    draw = np.random.default_rng(7)
+    degree = np.diff(matrix.indptr)[users]
+    counts = np.minimum(4, degree)
+    flat_users = np.repeat(users, counts)
+    offsets = np.floor(draw.random(flat_users.size) * np.repeat(degree, counts)).astype(int)
+    expected = [matrix.indices[matrix.indptr[u] + o] for u, o in zip(flat_users, offsets)]
+    np.testing.assert_array_equal(positives[mask], expected)
+    np.testing.assert_array_equal(negatives[mask], sample_negatives(flat_users, matrix, draw))
 
 
 def test_synthetic_behaviors_are_nested():
-    data = load_synthetic_mb(seed=1, num_users=50, num_items=120)
+    data = load_synthetic_mb(seed=1, users=50, items=120)
     pv, cart, buy = (m.toarray() > 0 for m in data.matrices)
     assert np.all(pv >= cart) and np.all(cart >= buy)
     assert len(data.test_users) == 50 and data.test_negatives.shape == (50, 99)
@@ -180,8 +201,8 @@ def test_behaviors_that_do_not_exist_are_named(tmp_path, mb_dir):
 
 
 def test_synthetic_validation_is_a_second_buy():
-    off = load_synthetic_mb(seed=1, num_users=30, num_items=100, num_test_negatives=10)
-    on = load_synthetic_mb(seed=1, num_users=30, num_items=100, num_test_negatives=10, validation=True)
+    off = load_synthetic_mb(seed=1, users=30, items=100, num_test_negatives=10)
+    on = load_synthetic_mb(seed=1, users=30, items=100, num_test_negatives=10, validation=True)
     np.testing.assert_array_equal(off.test_items, on.test_items)
     assert not np.any(on.validation.items == on.test_items)
     bought = off.matrices[-1].toarray()

@@ -66,7 +66,7 @@ def load_all(root: Path) -> dict:
     out["interactions"] = load_interactions(write_interactions(root / "mb"), seed=1, target="buy", num_test_negatives=4, **v)
     out["interactions-nt"] = load_interactions(write_interactions(root / "mb", False), seed=2, target="buy", num_test_negatives=4, **v)
     out["beibei"] = load_mbgmn(write_mbgmn(root / "pk"), seed=3, num_test_negatives=5)
-    out["synthetic-mb"] = load_synthetic_mb(seed=1, num_users=40, num_items=80, num_test_negatives=20)
+    out["synthetic-mb"] = load_synthetic_mb(seed=1, users=40, items=80, num_test_negatives=20)
     out["sessions"] = load_session_log(write_session_log(root / "log"), min_item_count=2, test_days=1)
     out["synthetic-sessions"] = synthetic_sessions(seed=4, num_items=30, num_train_sessions=50, num_test_sessions=20)
     return out

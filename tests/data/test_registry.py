@@ -320,7 +320,7 @@ def test_a_reference_folder_is_resolved_too(tmp_path, monkeypatch):
 
 GENERATED = {"synthetic": {"num_users": 30, "num_items": 60, "interactions_per_user": 5, "num_test_negatives": 5},
              "synthetic-seq": {"num_users": 20, "num_items": 30, "length": 6},
-             "synthetic-mb": {"num_users": 30, "num_items": 60, "num_test_negatives": 5},
+             "synthetic-mb": {"users": 30, "items": 60, "num_test_negatives": 5},
              "synthetic-sessions": {"num_train_sessions": 30, "num_test_sessions": 10}, "synthetic-ctr": {}}
 
 

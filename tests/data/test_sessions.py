@@ -371,3 +371,21 @@ def test_session_item_ids_are_text_or_int64_never_object(tmp_path):
     file.write_text("".join(f"{s},{i},{t}\n" for s, i, t in [(1, "7", 1), (1, "007", 2), (2, "7", 3), (2, "007", 4)]))
     data = load_session_log(file, min_item_count=1, test_days=0.5 / 86_400)
     assert data.item_ids.tolist() == ["7", "007"]  # two labels that spell the same number stay text
+
+
+def test_zipf_sessions_are_skewed_like_click_logs():
+    """``zipf > 0``: the most popular 1% of items take far more of the clicks than under the
+    uniform chain (``zipf=0``, the default, pinned by tests/data/test_protocols_unchanged.py)."""
+    from tfrec.data.synthetic import synthetic_sessions
+
+    def top_share(data):
+        counts = np.sort(np.bincount(data.train_targets, minlength=data.num_items + 1))[::-1]
+        return counts[: data.num_items // 100].sum() / counts.sum()
+
+    uniform = synthetic_sessions(seed=0, num_items=2000, num_train_sessions=2000)
+    skewed = synthetic_sessions(seed=0, num_items=2000, num_train_sessions=2000, zipf=1.1)
+    assert top_share(skewed) > 0.25 > 0.05 > top_share(uniform)
+    from tfrec.errors import UserError
+
+    with pytest.raises(UserError, match="zipf >= 0"):
+        synthetic_sessions(zipf=-1.0)

@@ -36,6 +36,22 @@ def _norm_dense(matrix):
     return out
 
 
+def _grid_batch(pairs):
+    """A training batch in the model's layout from per-behavior flat pairs ``(users [n],
+    positives [n], negatives [n])``: one row per pair (``S = 1``), every behavior's rows in one
+    ``users`` vector, each behavior's mask true on its own rows only."""
+    users = np.concatenate([u for u, _, _ in pairs]).astype(np.int32)
+    batch, start = {"users": users}, 0
+    for k, (u, pos, neg) in enumerate(pairs):
+        mask = np.zeros((len(users), 1), bool)
+        mask[start : start + len(u)] = True
+        grid_pos, grid_neg = np.zeros((len(users), 1), np.int32), np.zeros((len(users), 1), np.int32)
+        grid_pos[start : start + len(u), 0], grid_neg[start : start + len(u), 0] = pos, neg
+        batch.update({f"pos_{k}": grid_pos, f"neg_{k}": grid_neg, f"mask_{k}": mask})
+        start += len(u)
+    return batch
+
+
 @pytest.fixture(scope="module")
 def model_and_graph():
     rng = np.random.default_rng(0)
@@ -141,17 +157,17 @@ def test_scores_and_loss_match_numpy(model_and_graph):
     model, matrices = model_and_graph
     rng = np.random.default_rng(1)
     ref_users, ref_items = _numpy_reference(model, matrices)
-    batch, expected_hinge = {}, 0.0
+    pairs, expected_hinge = [], 0.0
     for target in range(K):
         n = 4 + target
         users = np.tile(rng.integers(0, U, n), 2)
         items = rng.integers(0, I, 2 * n)
-        batch[f"users_{target}"], batch[f"items_{target}"] = users, items
+        pairs.append((users[:n], items[:n], items[n:]))
         for source in range(K + 1):
             preds = _numpy_predict(model, ref_users[source][users], ref_items[source][items], ref_users[target][users], ref_items[target][items])
             expected_hinge += np.mean(np.maximum(0.0, 1.0 - (preds[:n] - preds[n:])))
     expected_l2 = 0.01 * sum(np.sum(_w(w) ** 2) for w in model.regularized_weights())
-    losses = model.compute_losses(batch)
+    losses = model.compute_losses(_grid_batch(pairs))
     assert float(losses["hinge"]) == pytest.approx(expected_hinge, rel=2e-4)
     assert float(losses["l2"]) == pytest.approx(expected_l2, rel=1e-5)
     # target scores (all-behavior source, last behavior as target), as the reference evaluates
@@ -164,16 +180,16 @@ def test_a_behavior_without_pairs_adds_nothing(model_and_graph):
     model, matrices = model_and_graph
     rng = np.random.default_rng(2)
     ref_users, ref_items = _numpy_reference(model, matrices)
-    batch, expected_hinge = {}, 0.0
+    pairs, expected_hinge = [], 0.0
     for target in range(K):
         n = 0 if target == 0 else 3
         users = np.tile(rng.integers(0, U, n), 2).astype(np.int32)
         items = rng.integers(0, I, 2 * n).astype(np.int32)
-        batch[f"users_{target}"], batch[f"items_{target}"] = users, items
+        pairs.append((users[:n], items[:n], items[n:]))
         for source in range(K + 1) if n else []:
             preds = _numpy_predict(model, ref_users[source][users], ref_items[source][items], ref_users[target][users], ref_items[target][items])
             expected_hinge += np.mean(np.maximum(0.0, 1.0 - (preds[:n] - preds[n:])))
-    losses = model.compute_losses(batch)
+    losses = model.compute_losses(_grid_batch(pairs))
     assert np.isfinite(float(losses["loss"]))
     assert float(losses["hinge"]) == pytest.approx(expected_hinge, rel=2e-4)
 
@@ -184,13 +200,13 @@ def test_repeated_pairs_keep_loss_and_gradients(model_and_graph):
 
     model, _ = model_and_graph
     rng = np.random.default_rng(4)
-    batch, doubled = {}, {}
+    pairs, doubled = [], []
     for target in range(K):
-        users, items = np.tile(rng.integers(0, U, 3), 2).astype(np.int32), rng.integers(0, I, 6).astype(np.int32)
-        batch[f"users_{target}"], batch[f"items_{target}"] = users, items
-        # positives repeated, then negatives repeated: the same pairs, each twice
-        doubled[f"users_{target}"] = np.concatenate([users[:3], users[:3], users[3:], users[3:]])
-        doubled[f"items_{target}"] = np.concatenate([items[:3], items[:3], items[3:], items[3:]])
+        users, items = rng.integers(0, U, 3).astype(np.int32), rng.integers(0, I, 6).astype(np.int32)
+        pairs.append((users, items[:3], items[3:]))
+        # the same pairs, each twice
+        doubled.append((np.tile(users, 2), np.tile(items[:3], 2), np.tile(items[3:], 2)))
+    batch, doubled = _grid_batch(pairs), _grid_batch(doubled)
 
     def loss_and_grads(b):
         with tf.GradientTape() as tape:
@@ -260,8 +276,8 @@ def test_mixed_bfloat16_predictor_only(model_and_graph, tmp_path):
     assert approx.dtype == np.float32
     assert not np.allclose(approx, exact, rtol=1e-6, atol=0)  # really computed in bfloat16
     np.testing.assert_allclose(approx, exact, rtol=0.05, atol=0.05 * np.abs(exact).max())
-    batch = {f"{side}_{b}": np.arange(4, dtype=np.int32) % (U if side == "users" else I) for b in range(K) for side in ("users", "items")}
-    assert np.isfinite(float(mixed.compute_losses(batch)["loss"]))
+    pair = (np.arange(2) % U, np.arange(2) % I, np.arange(2, 4) % I)
+    assert np.isfinite(float(mixed.compute_losses(_grid_batch([pair] * K))["loss"]))
     path = tmp_path / "mixed.keras"
     mixed.save(path)
     assert keras.saving.load_model(path).predictor.compute_dtype == "bfloat16"

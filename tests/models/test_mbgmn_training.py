@@ -15,7 +15,7 @@ from tfrec.data.synthetic import load_synthetic_mb
 
 @pytest.fixture(scope="module")
 def tiny_mb():
-    return load_synthetic_mb(seed=0, num_users=60, num_items=150, views_per_user=20, carts_per_user=8, buys_per_user=4)
+    return load_synthetic_mb(seed=0, users=60, items=150, views_per_user=20, carts_per_user=8, buys_per_user=4)
 
 
 TINY = {"latdim": 8, "batch_size": 16, "samp_num": 4, "trn_num": 60}

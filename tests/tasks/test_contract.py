@@ -39,6 +39,8 @@ def test_an_unknown_kind_is_one_clear_error():
     ("sessions", {"last_batch": "drop"}, "--set last_batch must be 'reference' or 'partial'; got 'drop'"),
     ("sessions", {"validation": 1.5}, r"--set validation must be a fraction in \[0, 1\); got 1.5"),
     ("multi_behavior", {"test_negatives": "fresh"}, "--set test_negatives must be 'fixed' or 'reference'"),
+    ("multi_behavior", {"protocol": "every"}, "--set protocol must be 'sampled' or 'full'"),
+    ("multi_behavior", {"graph_sample": 1.5}, "--set graph_sample must be a non-negative integer"),
 ])
 def test_each_task_checks_its_own_settings(kind, settings, message):
     with pytest.raises(UserError, match=message):

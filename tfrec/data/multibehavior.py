@@ -9,7 +9,7 @@
 * :func:`load_interactions` reads a user's own log ``user,item,behavior[,timestamp]``.
 * The offline default, nested synthetic behaviors (view >= cart >= buy), is
   :func:`tfrec.data.synthetic.load_synthetic_mb`.
-* :func:`sample_behavior_pairs` is the reference's per-user training sampler, vectorised.
+* :func:`behavior_pair_grid` is the reference's per-user training sampler, vectorised.
 """
 
 from __future__ import annotations
@@ -261,10 +261,10 @@ def epoch_users(num_users: int, trn_num: int, rng: np.random.Generator) -> np.nd
     return rng.permutation(num_users)[:trn_num]
 
 
-def sample_behavior_pairs(
+def behavior_pair_grid(
     matrix: sp.csr_matrix, users: np.ndarray, samp_num: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Seed 000 ``sampleTrainBatch`` for one behavior, vectorised over the batch.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seed 000 ``sampleTrainBatch`` for one behavior, vectorised over the batch, as a grid.
 
     Per user ``c = min(samp_num, degree)`` positives drawn with replacement from the user's row
     and ``c`` negatives drawn uniformly from the items the user has not interacted with in this
@@ -272,9 +272,14 @@ def sample_behavior_pairs(
     draws a placeholder item for it but its copy loop runs ``min(sampNum, 0) = 0`` times, so
     nothing reaches the loss (seed 000 ``sampleTrainBatch``).
 
+    The pairs are laid out per user -- row ``b`` holds user ``users[b]``'s pairs in its first
+    ``c_b`` slots -- so that a ``tf.distribute`` split of the batch along its first axis keeps
+    every positive beside its negative. Read row by row, the valid slots are the reference's
+    pair order (user after user), and the draws are the same as for a flat list.
+
     Returns:
-        ``(users [2n], items [2n])`` int32: positives first (in the order of ``users``), then the
-        negatives aligned with them. ``n`` is 0 when no user of the batch has the behavior.
+        ``(positives [B, S], negatives [B, S], mask [B, S])``: int32 item ids (0 where the
+        mask is ``False``) and the bool mask of the valid slots, ``S = samp_num``.
     """
     users = np.asarray(users, dtype=np.int64)
     degree = np.diff(matrix.indptr)[users]
@@ -284,6 +289,8 @@ def sample_behavior_pairs(
     offsets = np.minimum(np.floor(rng.random(pair_users.size) * pair_degree).astype(np.int64), pair_degree - 1)
     positives = matrix.indices[matrix.indptr[pair_users] + offsets]
     negatives = sample_negatives(pair_users, matrix, rng)
-    out_users = np.concatenate([pair_users, pair_users]).astype(np.int32)
-    out_items = np.concatenate([positives, negatives]).astype(np.int32)
-    return out_users, out_items
+    mask = np.arange(samp_num)[None, :] < counts[:, None]
+    grid_pos = np.zeros(mask.shape, np.int32)
+    grid_neg = np.zeros(mask.shape, np.int32)
+    grid_pos[mask], grid_neg[mask] = positives, negatives  # row-major: user after user, as drawn
+    return grid_pos, grid_neg, mask

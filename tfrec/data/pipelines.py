@@ -26,12 +26,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
-from tfrec.data.multibehavior import epoch_users, sample_behavior_pairs
+from tfrec.data.multibehavior import behavior_pair_grid, epoch_users
 from tfrec.data.sampling import sample_negatives, training_instances
 from tfrec.data.types import CTRData, ImplicitFeedback, MultiBehavior
 
@@ -212,34 +213,116 @@ def multibehavior_training_data(
     trn_num: int,
     seed: int,
     first_epoch: int = 0,
+    graph_sample: int = 0,
+    sample_block: int = 10000,
 ) -> TrainingData:
     """MB-GMN training batches (seed 000 ``trainEpoch`` / ``sampleTrainBatch``), vectorised.
 
     Each epoch takes ``trn_num`` random users (``permutation(num_users)[:trn_num]``) in batches of
-    ``batch_size``; for every behavior ``k`` a batch holds ``users_k`` / ``items_k`` (``[2n_k]``:
-    up to ``samp_num`` positives per user drawn with replacement, then as many negatives).
+    ``batch_size``. A batch holds the users and, for every behavior ``k``, a grid of their pairs
+    (:func:`tfrec.data.multibehavior.behavior_pair_grid`): up to ``samp_num`` positives per user
+    drawn with replacement and as many negatives, in the first slots of the user's row.
+
+    ``graph_sample > 0`` is akaxlh/MB-GMN's ``labcode_samp.py``: the epoch's users are taken in
+    blocks of ``sample_block`` (``--divSize``); for each block
+    :class:`tfrec.data.graphs.SubgraphSampler` draws a sub-graph of about ``graph_sample`` nodes
+    per side and depth around the block's users (``--graphSampleN``, ``sampleLargeGraph``), and
+    the block's ``floor(len(block) / batch_size)`` steps (the reference's ``num // batch``: the
+    rest of a block is not trained on) train on that sub-graph, adjacencies renormalised. Pairs
+    are drawn inside the sub-graph (positives among its items, negatives among its items the
+    user has not interacted with), as the reference does, and a batch then also carries the
+    sub-graph (:func:`subgraph_arrays`). Sub-graphs are drawn from their own generator,
+    ``default_rng([seed, epoch, 1])``, and epochs are built block by block as they are consumed,
+    so that memory holds one block's graph at a time.
 
     Returns:
-        :class:`TrainingData` whose dataset yields ``{"users_k": int32 [None], "items_k": ...}``.
+        :class:`TrainingData` whose dataset yields ``{"users": int32 [B], "pos_k", "neg_k":
+        int32 [B, S], "mask_k": int8 [B, S]}`` (1 on valid slots) (plus ``"graph_*"`` when sampling), ``S =
+        samp_num``.
     """
-    num_users = data.num_users
-    steps = math.ceil(min(trn_num, num_users) / batch_size)
+    num_users, behaviors = data.num_users, range(len(data.behaviors))
+    spec = {"users": tf.TensorSpec([None], tf.int32)}
+    for k in behaviors:
+        spec.update({f"pos_{k}": tf.TensorSpec([None, samp_num], tf.int32), f"neg_{k}": tf.TensorSpec([None, samp_num], tf.int32),
+                     f"mask_{k}": tf.TensorSpec([None, samp_num], tf.int8)})
 
-    def sample(epoch: int) -> list[dict]:
-        rng = np.random.default_rng([seed, epoch])
+    def batch_of(matrices, users, rng) -> dict:
+        batch = {"users": users.astype(np.int32)}
+        for k, matrix in enumerate(matrices):
+            batch[f"pos_{k}"], batch[f"neg_{k}"], mask = behavior_pair_grid(matrix, users, samp_num, rng)
+            batch[f"mask_{k}"] = mask.astype(np.int8)  # not bool: tf.distribute cannot split bool tensors
+        return batch
+
+    if not graph_sample:
+        steps = math.ceil(min(trn_num, num_users) / batch_size)
+
+        def sample(epoch: int) -> list[dict]:
+            rng = np.random.default_rng([seed, epoch])
+            users = epoch_users(num_users, trn_num, rng)
+            return [batch_of(data.matrices, users[start : start + batch_size], rng) for start in range(0, len(users), batch_size)]
+
+        return _generated_training_data(EpochSampler(sample, first_epoch), spec, steps)
+
+    from tfrec.data.graphs import SubgraphSampler
+
+    sampler = SubgraphSampler(data.matrices, graph_sample)
+    epoch_size = min(trn_num, num_users)
+    steps = sum(min(sample_block, epoch_size - start) // batch_size for start in range(0, epoch_size, sample_block))
+    if steps == 0:
+        raise ValueError(
+            f"sample_block={sample_block} with batch_size={batch_size}: no block of the epoch's {epoch_size} users "
+            "holds a whole batch, so no step would train (the reference trains floor(block / batch) steps per block)"
+        )
+    spec.update(subgraph_spec(len(data.behaviors)))
+
+    def sample_lazily(epoch: int):
+        rng, graph_rng = np.random.default_rng([seed, epoch]), np.random.default_rng([seed, epoch, 1])
         users = epoch_users(num_users, trn_num, rng)
-        batches = []
-        for start in range(0, len(users), batch_size):
-            batch = {}
-            for k, matrix in enumerate(data.matrices):
-                batch[f"users_{k}"], batch[f"items_{k}"] = sample_behavior_pairs(matrix, users[start : start + batch_size], samp_num, rng)
-            batches.append(batch)
-        return batches
+        for start in range(0, len(users), sample_block):
+            block = users[start : start + sample_block]
+            if len(block) < batch_size:
+                continue
+            graph_users, graph_items = sampler.sample(block, graph_rng)
+            graph = subgraph_arrays(data.matrices, graph_users, graph_items)
+            matrices, local = graph.pop("matrices"), np.searchsorted(graph_users, block)
+            for step in range(len(block) // batch_size):
+                yield {**batch_of(matrices, local[step * batch_size : (step + 1) * batch_size], rng), **graph}
 
-    spec = {
-        f"{part}_{k}": tf.TensorSpec([None], tf.int32) for k in range(len(data.behaviors)) for part in ("users", "items")
-    }
-    return _generated_training_data(EpochSampler(sample, first_epoch), spec, steps)
+    return _generated_training_data(EpochSampler(sample_lazily, first_epoch), spec, steps)
+
+
+def subgraph_spec(num_behaviors: int) -> dict:
+    """The ``tf.TensorSpec`` of each part of :func:`subgraph_arrays` (but ``matrices``)."""
+    spec = {"graph_users": tf.TensorSpec([None], tf.int32), "graph_items": tf.TensorSpec([None], tf.int32)}
+    for k in range(num_behaviors):
+        for prefix in ("", "t_"):
+            spec.update({f"graph_{k}_{prefix}rows": tf.TensorSpec([None], tf.int32),
+                         f"graph_{k}_{prefix}cols": tf.TensorSpec([None], tf.int32),
+                         f"graph_{k}_{prefix}values": tf.TensorSpec([None], tf.float32)})
+    return spec
+
+
+def subgraph_arrays(matrices, users: np.ndarray, items: np.ndarray) -> dict:
+    """The sub-graph of ``users`` x ``items`` (sorted global ids) as a batch carries it.
+
+    Returns:
+        ``{"graph_users": [N_u], "graph_items": [N_i], "graph_k_rows" / "_cols" / "_values"}``:
+        behavior ``k``'s ``[N_u, N_i]`` sub-matrix symmetric-normalised over the sub-graph (the
+        reference's ``transToLsts(..., norm=True)`` of ``sampleLargeGraph``'s matrices) as
+        row-major coordinates in local ids, ``"graph_k_t_*"`` its transpose; and ``"matrices"``,
+        the binary sub-matrices (for drawing pairs in local ids).
+    """
+    from tfrec.data.graphs import coo_arrays, restricted_adjacencies, symmetric_normalized
+
+    out = {"graph_users": users.astype(np.int32), "graph_items": items.astype(np.int32), "matrices": []}
+    for k, matrix in enumerate(restricted_adjacencies(matrices, users, items)):
+        matrix = sp.csr_matrix(matrix)
+        matrix.sort_indices()
+        out["matrices"].append(matrix)
+        normalized = symmetric_normalized(matrix)
+        for prefix, part in (("", normalized), ("t_", normalized.T)):
+            out[f"graph_{k}_{prefix}rows"], out[f"graph_{k}_{prefix}cols"], out[f"graph_{k}_{prefix}values"] = coo_arrays(part)
+    return out
 
 
 def sequence_training_data(

@@ -215,11 +215,17 @@ _SPECS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
         name="synthetic-mb",
         task="multi_behavior",
-        description="small generated multi-behavior data (view >= cart >= buy, no download)",
+        description="generated multi-behavior data (view >= [fav] >= cart >= buy), small or --set size=beibei|tmall|ijcai",
         files=(),
         required=(),
         loader="tfrec.data.synthetic:load_synthetic_mb",
-        notes="generated from the seed; takes no --data-dir",
+        notes="generated from the seed; takes no --data-dir. Default 3000 users x 800 items (MB-GMN's offline "
+        "default); --set size=beibei|tmall|ijcai gives the papers' sizes (21,716 x 7,977 pv/cart/buy; 147,894 x "
+        "99,037 and 423,423 x 874,328 pv/fav/cart/buy; about 3.3M, 7.7M and 36M interactions, IJCAI's in about 20 s), "
+        "--set users=N --set items=M (and views_per_user, favs_per_user, carts_per_user, buys_per_user, fav=true) "
+        "override the preset's values; --set generator=planted (dense planted factors, up to 5e7 users x items) or "
+        "powerlaw (sparse: Zipf item popularity, lognormal user activity, per-user item clusters); auto picks by "
+        "size. One random buy per user is the test item",
     ),
     DatasetSpec(
         name="interactions",

@@ -86,8 +86,49 @@ than ``max_len`` keep their latest ``max_len`` clicks (the reference would fail 
 Mixed precision (``--precision mixed_bfloat16``): the soft attention and ``SessConv`` compute in
 the 16-bit dtype; ``ItemConv`` (TensorFlow's CSR kernel is float32-only), the session and item
 vectors that are scored, every score product, the top-``C`` mining and every loss stay float32,
-so the speed-up is small. COTREC trains on the default strategy only: its session view is one
-graph over the whole batch, which a per-replica split would change.
+so the speed-up is small.
+
+**Under a ``tf.distribute`` strategy** (``--strategy mirrored`` / ``multiworker``, ``R`` replicas,
+each given a consecutive share ``B_r`` of the global batch ``B`` by Keras) every replica builds
+the session-overlap graph ``A_overlap`` over **its own** ``B_r`` sessions: an overlap edge between
+two sessions on different replicas is lost, and the row normalisation ``D^-1`` of a session that
+had one counts only its neighbours on its own replica. That is the one place where the split
+changes the math. A session's ``S_S`` can differ from the one-device value only when it, or a
+session within ``num_layers - 1`` overlap hops of it on its own replica, overlaps a session on
+another replica (``SessConv`` layer ``l`` mixes ``l`` hops); through ``S_S`` the difference
+reaches the session view's scores (its KL term), its ranking (the item view's mined positives
+and negatives; the session view's own with ``mining="own"``), the session-view contrastive
+term, ``adv_sess`` and, with ``session_view="differentiable"``, the gradients through
+``SessConv``, and from the first such step on the parameters. With ``num_layers=0``, or when
+no overlap edge crosses replicas, a step is one device's up to rounding (the replicas' partial
+sums add in another order). COTREC amplifies rounding over steps -- Adam's ``m / sqrt(v)`` on
+near-zero gradient entries, near-tied items at the top-``C`` boundaries, ``normalize`` of a
+nearly cancelling adversarial column -- so two long runs of equal math agree step by step, not
+over the whole run. Everything else is one device's math:
+
+* the cross-entropy is each replica's share of the mean over the global batch
+  (:func:`tfrec.distribute.batch_mean`), the contrastive and KL sums are each replica's part of
+  the sum (``ssl_reduction="mean"`` uses ``batch_mean``), so the replicas' summed gradients are
+  the global loss's and the logged terms (:func:`tfrec.distribute.replica_total`) the global
+  batch's; there is no whole-table regulariser;
+* mining: each replica ranks its share of the rows of the one-device ranking (its own sessions;
+  with ``predict_product="reference"`` rows ``start .. stop`` of ``(X @ S)^T``, from ``S``
+  all-gathered over the replicas), takes their exact top ``C`` and all-gathers the mined item
+  ids, so ``ssl_layout="reshape"`` mixes the rows of the *global* batch as one device does;
+  every replica draws the same negative ranks (one draw of the global shape from the model's
+  seed generator, whose state advances once per step on every replica; ``"per_session"``
+  keeps its rows of the ``[B, K]`` draw);
+* the adversarial gradient ``S^T (softmax - onehot) / B`` is all-reduced (summed over the
+  replicas, divided by the global ``B``), so every replica perturbs by the same direction;
+  ``adv_item`` / ``adv_sess`` are non-trainable variables with aggregation
+  ``ONLY_FIRST_REPLICA`` (the replicas' values are identical);
+* every replica propagates the whole item graph (``ItemConv``) itself.
+
+No batch size is refused: the shares may be uneven or empty (the last ``partial`` batch); with
+``predict_product="reference"`` the global batch must still equal ``embed_dim``
+(:meth:`CoTRec.check_training`). Per step, besides the gradients' all-reduce, the split costs
+an all-reduce of ``2 d N`` floats (the adversarial gradients), an all-gather of ``[B, 4K]``
+mined ids and, with the reference product, of ``[B, 2d]`` session embeddings.
 """
 
 from __future__ import annotations
@@ -101,6 +142,7 @@ from tfrec import _backend  # noqa: F401
 import keras
 import tensorflow as tf
 
+from tfrec.distribute import batch_mean, global_sum, num_replicas
 from tfrec.layers.session_attention import SessionSoftAttention
 from tfrec.layers.session_graph import ItemConv, SessConv, l2_normalize, session_overlap, uniform_init
 from tfrec.models.base import Recommender, as_float32
@@ -157,6 +199,29 @@ def top_candidates(scores: tf.Tensor, k: int, method: str = "nth_element") -> tf
     return tf.gather(columns, order, batch_dims=1)
 
 
+class ReplicaRows:
+    """This replica's rows ``start .. stop`` of the global batch (``total`` rows) under a strategy
+    with several replicas: Keras gives each replica a consecutive share, in replica order, so
+    the concatenation of the shares (:meth:`gather`) is the one-device batch."""
+
+    def __init__(self, rows: tf.Tensor):
+        self.context = tf.distribute.get_replica_context()
+        sizes = self.context.all_gather(tf.reshape(tf.cast(rows, tf.int32), [1]), axis=0)  # [R]
+        replica = tf.cast(self.context.replica_id_in_sync_group, tf.int32)
+        self.start = tf.reduce_sum(sizes[:replica])
+        self.stop = self.start + tf.cast(rows, tf.int32)
+        self.total = tf.reduce_sum(sizes)
+
+    @staticmethod
+    def split() -> bool:
+        """Whether the batch is split: several replicas, inside a replica context."""
+        return num_replicas() > 1 and tf.distribute.in_cross_replica_context() is False
+
+    def gather(self, local: tf.Tensor) -> tf.Tensor:
+        """The replicas' ``local`` ``[B_r, ...]`` concatenated: ``[B, ...]`` (sizes may differ)."""
+        return self.context.all_gather(local, axis=0)
+
+
 def clicked_rows(table: tf.Tensor, items: tf.Tensor) -> tf.Tensor:
     """``[B, L, d]`` rows of ``table`` ``[N, d]`` for ``items`` ``[B, L]`` (item ``i`` is row
     ``i - 1``), zero where ``items`` is the padding 0 (what the reference's prepended zero row
@@ -177,6 +242,17 @@ class CoTRec(Recommender):
         S_I = w_k * normalize(attention(ItemConv(E, A)[reversed session]))      [B, d]
         scores = S_I @ normalize(ItemConv(E, A))^T                              [B, N]
         loss = cross_entropy(scores, target) + beta * contrastive + lam * KL
+
+    Under a ``tf.distribute`` strategy each replica builds the session-overlap graph over its own
+    share of the batch: overlap edges between sessions on different replicas are lost (and the
+    ``D^-1`` row normalisation of their sessions counts only same-replica neighbours), which
+    changes the session view ``S_S`` and what it reaches (its scores' KL term, its ranking, hence
+    the mined positives / negatives, the session-view contrastive term, ``adv_sess``). The rest is
+    one device's math: per-session means over the global batch, sums split by replica, mined ids
+    all-gathered and arranged for the global batch, the same negative draw on every replica, and
+    the adversarial gradient all-reduced (module docstring). With ``num_layers=0``, or a batch
+    whose sessions overlap only sessions on their own replica, a step is one device's (up to
+    rounding).
 
     Input shape:
         ``call``: ``session_items`` ``[B, L]`` int, clicks oldest first, 0 = padding;
@@ -331,8 +407,11 @@ class CoTRec(Recommender):
         n, d = self.num_items, self.embed_dim
         self.item_embeddings = self.add_weight(name="item_embeddings", shape=(n, d), initializer=uniform_init(d))
         # the perturbations are kept transposed, [d, N]: the products S @ adv^T run faster so
-        self.adv_item = self.add_weight(name="adv_item", shape=(d, n), initializer="zeros", trainable=False)
-        self.adv_sess = self.add_weight(name="adv_sess", shape=(d, n), initializer="zeros", trainable=False)
+        # set in the training step to the same all-reduced value on every replica: keep the first's
+        self.adv_item = self.add_weight(name="adv_item", shape=(d, n), initializer="zeros", trainable=False,
+                                        aggregation="only_first_replica")
+        self.adv_sess = self.add_weight(name="adv_sess", shape=(d, n), initializer="zeros", trainable=False,
+                                        aggregation="only_first_replica")
         self.graph_indices = self.add_weight(name="graph_indices", shape=(self.num_edges, 2), dtype="int64",
                                              initializer="zeros", trainable=False)
         self.graph_values = self.add_weight(name="graph_values", shape=(self.num_edges,), initializer="zeros",
@@ -507,45 +586,99 @@ class CoTRec(Recommender):
         shape = (k,) if self.options["negative_draw"] == "shared" else (rows, k)
         return keras.random.randint(shape, k, self.mining_depth, seed=self.seed_generator, dtype="int32")
 
-    def _mine(self, ranking, rows, ranks):
-        """Positives ``[K, C', d]`` (ranks ``0..K-1``) and negatives (at ``ranks``, from
-        :meth:`negative_ranks`) for the columns of ``ranking``; ``rows(indices)`` looks up the
-        embeddings of items."""
+    def _mined_ids(self, ranking, ranks):
+        """Item indices ``([C', K] positives (ranks ``0..K-1``), [C', K] negatives (at ``ranks``,
+        from :meth:`negative_ranks`))`` of the rows of ``ranking``, each row's exact top ``C``."""
         k = self.num_positives
         top = top_candidates(tf.stop_gradient(ranking), self.mining_depth, self.options["topk_method"])  # [C', C]
         if self.options["negative_draw"] == "shared":
             negatives = tf.gather(top, ranks, axis=1)
         else:
             negatives = tf.gather(top, ranks, batch_dims=1)
-        pick = lambda idx: rows(tf.transpose(idx))  # [K, C', d], as the reference's loop
-        return pick(top[:, :k]), pick(negatives)
+        return top[:, :k], negatives
 
-    def _contrastive(self, anchor, sessions, positives, negatives):
-        """``SSL_topk``: anchor ``[B, d]``, sessions ``[B, d]``, mined ``[K, B, d]`` -> scalar."""
-        k, d = self.num_positives, self.embed_dim
+    def _mine(self, ranking, rows, ranks):
+        """Positives ``[K, C', d]`` and negatives (:meth:`_mined_ids`) for the rows of ``ranking``;
+        ``rows(indices)`` looks up the embeddings of items."""
+        positives, negatives = self._mined_ids(ranking, ranks)
+        pick = lambda idx: rows(tf.transpose(idx))  # [K, C', d], as the reference's loop  # noqa: E731
+        return pick(positives), pick(negatives)
+
+    def _arrange(self, mined):
+        """``SSL_topk``'s ``[K, B, d]`` -> ``[B, K, d]`` (``ssl_layout``: a reshape or a transpose)."""
         if self.options["ssl_layout"] == "reshape":
-            arrange = lambda x: tf.reshape(x, [-1, k, d])
-        else:
-            arrange = lambda x: tf.transpose(x, [1, 0, 2])
+            return tf.reshape(mined, [-1, self.num_positives, self.embed_dim])
+        return tf.transpose(mined, [1, 0, 2])
+
+    def _contrastive(self, anchor, sessions, positives, negatives, arranged=False):
+        """``SSL_topk``: anchor ``[B, d]``, sessions ``[B, d]``, mined ``[K, B, d]`` (or already
+        ``[B, K, d]`` with ``arranged``) -> scalar (under a strategy this replica's part)."""
+        if not arranged:
+            positives, negatives = self._arrange(positives), self._arrange(negatives)
         anchor = l2_normalize(anchor + sessions)[:, None, :]
-        pos = l2_normalize(arrange(positives) + sessions[:, None, :])
-        neg = l2_normalize(arrange(negatives) + sessions[:, None, :])
+        pos = l2_normalize(positives + sessions[:, None, :])
+        neg = l2_normalize(negatives + sessions[:, None, :])
         pos_score = tf.reduce_sum(tf.exp(tf.reduce_sum(anchor * pos, -1) / self.temperature), 1)
         neg_score = tf.reduce_sum(tf.exp(tf.reduce_sum(anchor * neg, -1) / self.temperature), 1)
         terms = -tf.math.log(pos_score / (pos_score + neg_score))
-        return tf.reduce_sum(terms) if self.options["ssl_reduction"] == "sum" else tf.reduce_mean(terms)
+        return tf.reduce_sum(terms) if self.options["ssl_reduction"] == "sum" else batch_mean(terms)
 
-    def _adversarial(self, sessions, scores, adv_t, targets):
-        """``eps * normalize_rows(d CE(S @ (X_n + adv)^T) / d adv)``, the reference's
-        ``adversarial_item`` / ``_sess`` (no gradient flows through it); ``adv_t`` and the
-        result are transposed, ``[d, N]``."""
+    def _mined_split(self, share, s_item, s_sess, scores, x_t, normalized_rows, raw_rows):
+        """Under a strategy: ``(pos_item, neg_item, pos_sess, neg_sess)`` ``[B_r, K, d]``, this
+        replica's rows of what one device mines and arranges for the global batch.
+
+        Each replica ranks its share ``start .. stop`` of the rows of the one-device ranking
+        (its own sessions; for ``predict_product="reference"`` rows of ``(X @ S)^T`` with ``S``
+        all-gathered), mines their exact top ``C`` with the negative ranks every replica draws
+        alike, all-gathers the mined ids (``[B, 4K]`` int32) and arranges them for the global
+        batch before keeping its rows (``ssl_layout="reshape"`` mixes sessions across replicas).
+        """
+        k, d = self.num_positives, self.embed_dim
+        start, stop = share.start, share.stop
+        if self.options["predict_product"] == "reference":
+            tf.debugging.assert_equal(
+                share.total, self.embed_dim,
+                message="predict_product='reference' needs the global batch size == embed_dim (the reference's "
+                "100 == 100); use predict_product='corrected' for other batch sizes",
+            )
+            sessions = share.gather(tf.stop_gradient(tf.concat([s_item, s_sess], axis=1)))  # [B, 2d], B == d
+            rank_item = tf.matmul(sessions[:, start:stop], x_t, transpose_a=True)  # rows start..stop of [d, N]
+            rank_sess = tf.matmul(sessions[:, d + start:d + stop], self.item_embeddings, transpose_a=True,
+                                  transpose_b=True)
+        else:
+            rank_item = scores
+            rank_sess = tf.matmul(s_sess, self.item_embeddings, transpose_b=True)
+        ranks = self.negative_ranks(share.total)  # the one-device draw, on every replica
+        if self.options["negative_draw"] != "shared":
+            ranks = ranks[start:stop]
+        mine_for_item, mine_for_sess = (rank_sess, rank_item) if self.options["mining"] == "crossed" else (rank_item, rank_sess)
+        ids = [tf.reshape(x, [-1, k]) for x in (*self._mined_ids(mine_for_item, ranks), *self._mined_ids(mine_for_sess, ranks))]
+        ids = share.gather(tf.concat(ids, axis=1))  # [B, 4K]: the one-device rows
+
+        def arranged(part, rows):  # [B, K] ids of the global batch -> this replica's [B_r, K, d]
+            if self.options["ssl_layout"] == "reshape":  # ids of rows(ids^T) [K, B, d] reshaped to [B, K, d]
+                part = tf.reshape(tf.transpose(part), [-1, k])
+            return rows(part[start:stop])
+
+        return (arranged(ids[:, :k], normalized_rows), arranged(ids[:, k:2 * k], normalized_rows),
+                arranged(ids[:, 2 * k:3 * k], raw_rows), arranged(ids[:, 3 * k:], raw_rows))
+
+    def _adversarial_sum(self, sessions, scores, adv_t, targets):
+        """``S^T (softmax(S @ (X_n + adv)^T) - onehot)`` ``[d, N]``: the batch's sum of the
+        gradients of the cross-entropy with respect to the perturbation (no gradient flows)."""
         sessions, scores = tf.stop_gradient(sessions), tf.stop_gradient(scores)
         logits = scores + tf.matmul(sessions, adv_t)
         rows = tf.range(tf.shape(targets)[0])
         error = tf.tensor_scatter_nd_sub(  # softmax - onehot, without a dense one-hot pass
             tf.nn.softmax(logits), tf.stack([rows, targets], axis=1), tf.ones_like(targets, logits.dtype)
         )
-        grad_t = tf.matmul(sessions, error, transpose_a=True) / tf.cast(tf.shape(sessions)[0], logits.dtype)
+        return tf.matmul(sessions, error, transpose_a=True)
+
+    def _adversarial(self, sessions, scores, adv_t, targets):
+        """``eps * normalize_rows(d CE(S @ (X_n + adv)^T) / d adv)``, the reference's
+        ``adversarial_item`` / ``_sess`` (no gradient flows through it); ``adv_t`` and the
+        result are transposed, ``[d, N]``."""
+        grad_t = self._adversarial_sum(sessions, scores, adv_t, targets) / tf.cast(tf.shape(sessions)[0], scores.dtype)
         return self.eps * l2_normalize(grad_t, axis=0)  # each item's row of the gradient
 
     def _difference(self, logits, adv_logits, targets, at_target, adv_at_target, logits_lse):
@@ -571,6 +704,8 @@ class CoTRec(Recommender):
         updated in place (``adv_item`` / ``adv_sess`` state) and all terms computed; without, only
         the cross-entropy (the other two are 0, as the reference's evaluation returns them).
         ``contrastive`` and ``difference`` are unweighted; ``loss`` weights them by ``beta``/``lam``.
+        Under a strategy with several replicas every term is this replica's share (the replicas'
+        shares add up to the global batch's value) and the session view is this replica's graph.
         """
         items = tf.cast(batch["items"], tf.int32)
         lengths = tf.cast(batch["lengths"], tf.int32)
@@ -588,7 +723,7 @@ class CoTRec(Recommender):
         # scores[b, target_b] as a dot product: its gradient is a row lookup, not a dense [B, N] pass
         target_rows = l2_normalize(tf.gather(view_rows, targets))  # [B, d] rows of x_n
         target_item = tf.reduce_sum(s_item * target_rows, axis=1)
-        cross_entropy = tf.reduce_mean(scores_lse - target_item)
+        cross_entropy = batch_mean(scores_lse - target_item)  # under a strategy: this replica's share
         zero = tf.zeros([], scores.dtype)
         if not training:
             return {"loss": cross_entropy, "cross_entropy": cross_entropy, "contrastive": zero, "difference": zero}
@@ -597,25 +732,38 @@ class CoTRec(Recommender):
         table_rows = tf.identity(table)
         normalized_rows = lambda idx: l2_normalize(tf.gather(view_rows, idx))  # rows of x_n  # noqa: E731
         raw_rows = lambda idx: tf.gather(table_rows, idx)  # noqa: E731
+        # under a strategy: the session-overlap graph of this replica's sessions only (module docstring)
         s_sess = self.session_view(items, lengths, table_rows)
         scores_sess = tf.matmul(s_sess, x_t)
-        # example_predicting + topk_func_random
-        rank_item = self._ranking_logits(x_n, s_item, scores, x_t)
-        rank_sess = self._ranking_logits(table, s_sess, None)
-        ranks = self.negative_ranks(tf.shape(rank_item)[0])  # one draw for both views, as topk_func_random
-        if self.options["mining"] == "crossed":
-            pos_item, neg_item = self._mine(rank_sess, normalized_rows, ranks)  # the item view learns from the session view's ranking
-            pos_sess, neg_sess = self._mine(rank_item, raw_rows, ranks)
-        else:
-            pos_item, neg_item = self._mine(rank_item, normalized_rows, ranks)
-            pos_sess, neg_sess = self._mine(rank_sess, raw_rows, ranks)
+        share = ReplicaRows(tf.shape(items)[0]) if ReplicaRows.split() else None
         last = tf.gather(items, tf.maximum(lengths - 1, 0), batch_dims=1) - 1
-        contrastive = self._contrastive(normalized_rows(last), s_item, pos_item, neg_item)
-        contrastive += self._contrastive(raw_rows(last), s_sess, pos_sess, neg_sess)
-
-        # adversarial_item / adversarial_sess: from the previous step's perturbations, kept as state
-        adv_item = self._adversarial(s_item, scores, self.adv_item, targets)
-        adv_sess = self._adversarial(s_sess, scores_sess, self.adv_sess, targets)
+        if share is None:
+            # example_predicting + topk_func_random
+            rank_item = self._ranking_logits(x_n, s_item, scores, x_t)
+            rank_sess = self._ranking_logits(table, s_sess, None)
+            ranks = self.negative_ranks(tf.shape(rank_item)[0])  # one draw for both views, as topk_func_random
+            if self.options["mining"] == "crossed":
+                pos_item, neg_item = self._mine(rank_sess, normalized_rows, ranks)  # the item view learns from the session view's ranking
+                pos_sess, neg_sess = self._mine(rank_item, raw_rows, ranks)
+            else:
+                pos_item, neg_item = self._mine(rank_item, normalized_rows, ranks)
+                pos_sess, neg_sess = self._mine(rank_sess, raw_rows, ranks)
+            contrastive = self._contrastive(normalized_rows(last), s_item, pos_item, neg_item)
+            contrastive += self._contrastive(raw_rows(last), s_sess, pos_sess, neg_sess)
+            # adversarial_item / adversarial_sess: from the previous step's perturbations, kept as state
+            adv_item = self._adversarial(s_item, scores, self.adv_item, targets)
+            adv_sess = self._adversarial(s_sess, scores_sess, self.adv_sess, targets)
+        else:
+            pos_item, neg_item, pos_sess, neg_sess = self._mined_split(
+                share, s_item, s_sess, scores, x_t, normalized_rows, raw_rows)
+            contrastive = self._contrastive(normalized_rows(last), s_item, pos_item, neg_item, arranged=True)
+            contrastive += self._contrastive(raw_rows(last), s_sess, pos_sess, neg_sess, arranged=True)
+            # the global batch's gradient w.r.t. each perturbation: summed over the replicas (one all-reduce)
+            grads = global_sum(tf.concat([self._adversarial_sum(s_item, scores, self.adv_item, targets),
+                                          self._adversarial_sum(s_sess, scores_sess, self.adv_sess, targets)], axis=0))
+            grads = grads / tf.cast(share.total, grads.dtype)
+            adv_item = self.eps * l2_normalize(grads[: self.embed_dim], axis=0)
+            adv_sess = self.eps * l2_normalize(grads[self.embed_dim:], axis=0)
         self.adv_item.assign(adv_item)
         self.adv_sess.assign(adv_sess)
         if self.options["adversarial_pairing"] == "crossed":

@@ -21,8 +21,8 @@ Forward pass (:meth:`MBGMN.propagate`, the whole graph at once):
 Scores (:class:`~tfrec.layers.MetaPredictor`): for a (source, target) behavior pair the meta
 prediction network generates per-pair weights; scores are multiplied by ``mult`` (100).
 
-Loss (``train_step``): ``sum over source in behaviors + [all], target in behaviors of
-mean(max(0, 1 - (pos - neg)))`` plus ``reg * sum of squares`` of every weight the reference
+Loss (:meth:`MBGMN.compute_losses`): ``sum over source in behaviors + [all], target in
+behaviors of mean(max(0, 1 - (pos - neg)))`` plus ``reg * sum of squares`` of every weight the reference
 regularises (base embeddings, every meta and attention kernel, the generator biases; not the
 behavior embeddings nor the plain biases). Adam (epsilon 1e-8, TF1's form, which Keras 3's Adam
 also uses) with staircase exponential decay 0.96 every ``trnNum // batch`` steps.
@@ -41,6 +41,16 @@ Quirks of the reference and what tfrec does (see also ``tfrec.data.multibehavior
   the user did not buy, which can include the held-out item. tfrec fixes them by the seed and
   excludes the held-out item (the data loader's job); scoring and ranking are otherwise identical.
 
+Batches hold users ``[B]`` and, per behavior, their pairs as ``[B, S]`` grids with a mask (see
+:meth:`MBGMN.compute_losses`), so that ``tf.distribute`` can split a batch by user: each replica
+propagates the whole graph and divides its pairs' hinge by the global pair count, so the
+replicas' summed gradients are one device's (up to float rounding; the math is the same).
+
+Sub-graph training (akaxlh/MB-GMN ``labcode_samp.py``, ``--set graph_sample``): a batch then
+also carries its block's sampled sub-graph and :meth:`MBGMN.subgraph_propagate` propagates the
+base embeddings of its nodes over its renormalised edges; the L2 term stays on the whole tables,
+as the reference's. One device only (:meth:`MBGMN.check_training`).
+
 The normalised adjacencies are model state (non-trainable int32 / float32 variables built once
 by :meth:`set_graph`), so a saved ``.keras`` model reloads without the dataset.
 """
@@ -56,6 +66,7 @@ import keras
 import tensorflow as tf
 
 from tfrec.data.graphs import coo_arrays, symmetric_normalized
+from tfrec.distribute import global_sum, num_replicas, replica_share
 from tfrec.layers.attention import LightSelfAttention
 from tfrec.layers.meta import MetaPredictor, MetaSpecializer
 from tfrec.layers.sparse import csr_matmul, to_csr
@@ -74,6 +85,19 @@ def _sparse_matmul(adjacency, adjacency_t, dense: tf.Tensor) -> tf.Tensor:
     if isinstance(adjacency, tf.SparseTensor):
         return tf.sparse.sparse_dense_matmul(adjacency, dense)
     return csr_matmul(adjacency, adjacency_t, dense)
+
+
+def _csr_pair(parts, prefix: str, shape):
+    """The ``[U, I]`` adjacency and its ``[I, U]`` transpose from row-major coordinates
+    ``parts[prefix + "rows" / "cols" / "values"]`` and ``parts[prefix + "t_rows" / ...]``, as CSR
+    matrices (``tf.SparseTensor`` when the CSR kernels are unavailable)."""
+
+    def sparse(name, dense_shape):
+        indices = tf.cast(tf.stack([parts[name + "rows"], parts[name + "cols"]], axis=1), tf.int64)
+        matrix = tf.SparseTensor(indices, parts[name + "values"], tf.cast(dense_shape, tf.int64))
+        return matrix if _csr is None else to_csr(matrix)
+
+    return sparse(prefix, shape), sparse(prefix + "t_", shape[::-1])
 
 
 @keras.saving.register_keras_serializable(package="tfrec")
@@ -105,7 +129,7 @@ class MBGMN(Recommender):
     >>> import numpy as np
     >>> from tfrec.data.synthetic import load_synthetic_mb
     >>> from tfrec.models import MBGMN
-    >>> data = load_synthetic_mb(num_users=40, num_items=150, views_per_user=6, carts_per_user=4, buys_per_user=2)
+    >>> data = load_synthetic_mb(users=40, items=150, views_per_user=6, carts_per_user=4, buys_per_user=2)
     >>> model = MBGMN.from_data(data, latdim=8)  # builds the weights and loads the graph
     >>> model((np.array([0, 1]), np.array([3, 4]))).shape  # target-behavior scores
     TensorShape([2])
@@ -255,15 +279,7 @@ class MBGMN(Recommender):
         if cached and cache is not None:
             return cache[b]
         state = self.graph[b]
-
-        def sparse(rows, cols, values, shape):
-            indices = tf.cast(tf.stack([rows, cols], axis=1), tf.int64)
-            matrix = tf.SparseTensor(indices, values, shape)
-            return matrix if _csr is None else to_csr(matrix)
-
-        forward = sparse(state["rows"], state["cols"], state["values"], (self.num_users, self.num_items))
-        backward = sparse(state["t_rows"], state["t_cols"], state["t_values"], (self.num_items, self.num_users))
-        return forward, backward
+        return _csr_pair(state, "", (self.num_users, self.num_items))
 
     # ----------------------------------------------------------------------------------------
     def propagate(self) -> tuple[tf.Tensor, tf.Tensor]:
@@ -273,8 +289,30 @@ class MBGMN(Recommender):
             ``user_reps [K + 1, U, d]`` and ``item_reps [K + 1, I, d]``; index ``K`` is the
             all-behavior branch.
         """
-        users0, items0 = self.user_embedding, self.item_embedding
         graphs = [self._adjacency(b) for b in range(self.num_behaviors)]
+        return self._propagate(self.user_embedding, self.item_embedding, graphs)
+
+    def subgraph_propagate(self, graph: dict) -> tuple[tf.Tensor, tf.Tensor]:
+        """:meth:`propagate` on a sampled sub-graph (akaxlh/MB-GMN ``labcode_samp.py``).
+
+        Args:
+            graph: ``{"graph_users": [N_u], "graph_items": [N_i]}`` global ids and each behavior's
+                renormalised sub-adjacency as row-major coordinates in local ids,
+                ``"graph_k_rows" / "_cols" / "_values"`` and the transpose's ``"graph_k_t_*"``
+                (:func:`tfrec.data.pipelines.subgraph_arrays`).
+
+        Returns:
+            ``user_reps [K + 1, N_u, d]`` and ``item_reps [K + 1, N_i, d]`` in local ids: the
+            base embeddings of the sub-graph's nodes propagated over its edges only.
+        """
+        users, items = tf.cast(graph["graph_users"], tf.int32), tf.cast(graph["graph_items"], tf.int32)
+        shape = (tf.shape(users, out_type=tf.int64)[0], tf.shape(items, out_type=tf.int64)[0])
+        graphs = [_csr_pair(graph, f"graph_{b}_", shape) for b in range(self.num_behaviors)]
+        return self._propagate(tf.gather(self.user_embedding, users), tf.gather(self.item_embedding, items), graphs)
+
+    def _propagate(self, users0, items0, graphs) -> tuple[tf.Tensor, tf.Tensor]:
+        """Steps 2 and 3 of the forward pass from base embeddings ``users0 [U, h]`` and
+        ``items0 [I, h]`` over ``graphs`` (per behavior the ``[U, I]`` and ``[I, U]`` CSR pair)."""
         matmul = _sparse_matmul
         user_neighbors = [matmul(a, at, items0) for a, at in graphs]
         item_neighbors = [matmul(at, a, users0) for a, at in graphs]
@@ -415,24 +453,56 @@ class MBGMN(Recommender):
             weights += layer.regularized_weights
         return weights
 
+    def check_training(self, settings: dict, data) -> None:
+        """Sub-graph sampling (``graph_sample``) trains on one device only: a batch carries its
+        block's sub-graph, which a per-replica split would cut apart."""
+        if settings.get("graph_sample") and num_replicas() > 1:
+            raise ValueError(
+                f"--set graph_sample trains on one device: each batch carries its block's sub-graph, which a split "
+                f"across {num_replicas()} replicas would cut apart (use --strategy default, or graph_sample=0)"
+            )
+
     def compute_losses(self, batch, training: bool = True) -> dict[str, tf.Tensor]:
-        """``{"loss", "hinge", "l2"}`` for a batch ``{"users_k": [2n_k], "items_k": [2n_k]}``
-        (positives first, then as many negatives, for each behavior ``k``)."""
-        user_reps, item_reps = self.propagate()
+        """``{"loss", "hinge", "l2"}`` of a batch of users and their pairs per behavior.
+
+        Args:
+            batch: ``{"users": [B], "pos_k": [B, S], "neg_k": [B, S], "mask_k": [B, S]}`` for
+                each behavior ``k`` (:func:`tfrec.data.pipelines.multibehavior_training_data`):
+                row ``b`` holds user ``b``'s positive / negative items in its valid slots. With
+                ``"graph_users"`` and the other parts of a sampled sub-graph the ids are local to
+                it and the representations come from :meth:`subgraph_propagate`.
+
+        The hinge of behavior ``k`` is the mean over every valid pair of the *global* batch:
+        each replica divides its pairs' sum by the pair count summed over the replicas
+        (:func:`tfrec.distribute.global_sum`), and the L2 term, computed whole on each replica,
+        counts ``1 / R`` (:func:`tfrec.distribute.replica_share`), so the replicas' summed
+        gradients are one device's. Each replica propagates the whole graph itself: the math of
+        a split batch is the math of the whole batch.
+        """
+        if "graph_users" in batch:
+            user_reps, item_reps = self.subgraph_propagate(batch)
+        else:
+            user_reps, item_reps = self.propagate()
+        batch_users = tf.cast(batch["users"], tf.int32)
         hinge = 0.0
         for target in range(self.num_behaviors):
+            # the valid pairs, row by row: the reference's pair order
+            mask = tf.cast(batch[f"mask_{target}"], tf.bool)
+            users = tf.boolean_mask(tf.broadcast_to(batch_users[:, None], tf.shape(mask)), mask)
+            positives = tf.boolean_mask(tf.cast(batch[f"pos_{target}"], tf.int32), mask)
+            negatives = tf.boolean_mask(tf.cast(batch[f"neg_{target}"], tf.int32), mask)
             # one predictor call per target behavior: faster on CPU than one call over every
             # target's pairs concatenated
-            users = tf.cast(batch[f"users_{target}"], tf.int32)
-            items = tf.cast(batch[f"items_{target}"], tf.int32)
-            scores = self._deduplicated_pair_scores(user_reps, item_reps, users, items, target)  # [K + 1, 2n]
-            half = tf.shape(users)[0] // 2
+            scores = self._deduplicated_pair_scores(
+                user_reps, item_reps, tf.concat([users, users], 0), tf.concat([positives, negatives], 0), target
+            )  # [K + 1, 2n]
+            half = tf.shape(users)[0]
             margins = scores[:, :half] - scores[:, half:]
-            # mean over the pairs; a batch where no user has this behavior adds 0 (the reference
-            # would take the mean of nothing, NaN).
-            pair_count = tf.cast(half, scores.dtype)
+            # mean over the global batch's pairs; a batch where no user has this behavior adds 0
+            # (the reference would take the mean of nothing, NaN).
+            pair_count = global_sum(tf.cast(half, scores.dtype))
             hinge += tf.reduce_sum(tf.math.divide_no_nan(tf.reduce_sum(tf.nn.relu(1.0 - margins), axis=1), pair_count))
-        l2 = self.reg * tf.add_n([tf.reduce_sum(tf.square(w)) for w in self.regularized_weights()])
+        l2 = replica_share(self.reg * tf.add_n([tf.reduce_sum(tf.square(w)) for w in self.regularized_weights()]))
         return {"loss": hinge + l2, "hinge": hinge, "l2": l2}
 
     def get_config(self):

@@ -11,6 +11,19 @@ Settings: ``last_batch`` (``partial``, or ``reference``: seed 002 drops nothing 
 as its ``generate_batch`` does), ``validation`` (a fraction of the training sessions held out,
 evaluated as ``val_`` metrics; the run then reports the test metrics at the epoch with the best
 validation ``HR@20``, ``at_best_validation_epoch``).
+
+Strategies (``--strategy mirrored`` / ``multiworker``): each global batch of ``B`` prefixes is split
+into consecutive shares, one per replica, and COTREC builds its session-overlap graph over each
+replica's share only: an overlap edge between sessions on different replicas is lost (and the
+row normalisation of a session that had one counts only its own replica's neighbours). That is
+where the split changes the math (the session view, and through it the mining, the session-view
+contrastive and KL terms and ``adv_sess``: :mod:`tfrec.models.cotrec`); the losses are divided
+so that the replicas' summed gradients are otherwise one device's. Evaluation runs outside
+``fit`` on every worker's copy of the model and is unchanged.
+
+Evaluation scores at most ``eval_scores`` entries per call (``eval_batch_size`` rows, fewer for
+a catalogue over ``eval_scores / eval_batch_size`` items), so a million-item catalogue ranks a
+few dozen prefixes per call instead of a ``[500, 10^6]`` matrix; the ranks do not depend on it.
 """
 
 from __future__ import annotations
@@ -34,17 +47,19 @@ METRICS = ("HR", "MRR", "NDCG")
 
 class SessionTask(Task):
     """Session data: models provide ``ranking_scores({"session_items": [B, L]}, None, context)
-    -> [B, num_items]`` (column ``j`` is item ``j + 1``) and ``scoring_context()``."""
+    -> [B, num_items]`` (column ``j`` is item ``j + 1``) and ``scoring_context()``.
+
+    Distributable: under a strategy each replica trains on its consecutive share of every
+    global batch, and COTREC's session-overlap graph covers that share only -- overlap edges
+    between sessions on different replicas are lost, the one change to the math (module
+    docstring; :mod:`tfrec.models.cotrec` for what it reaches)."""
 
     kind = "sessions"
     data_type = SessionData
-    not_distributable = (
-        "its session view is one graph over the whole batch (and predict_product=reference needs "
-        "batch == embed_dim), which a per-replica split would change"
-    )
     monitor = "HR@20"
     ks = (5, 10, 20)
     eval_batch_size = 500
+    eval_scores = 1 << 25  # entries of the [rows, num_items] score matrix per call (128 MiB of float32)
     _fns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
     @classmethod
@@ -113,11 +128,17 @@ class SessionTask(Task):
         sequences, next_items = data.info["validation_pairs"] if split == "validation" else (data.test, data.test_targets)
         items, _ = sequences.padded()
         targets = next_items.astype(np.int32) - 1
-        batch = cls.eval_batch_size
+        batch = cls.eval_rows(data.num_items)
         ranks = np.concatenate([
             rank(items[i : i + batch], targets[i : i + batch], context).numpy() for i in range(0, len(targets), batch)
         ])
         return cls._metrics(ranks)
+
+    @classmethod
+    def eval_rows(cls, num_items: int) -> int:
+        """Test prefixes ranked per call: ``eval_batch_size``, bounded so that a call scores at
+        most ``eval_scores`` entries (at least one row)."""
+        return max(1, min(cls.eval_batch_size, cls.eval_scores // max(1, int(num_items))))
 
     @classmethod
     def _metrics(cls, ranks: np.ndarray) -> dict[str, float]:
