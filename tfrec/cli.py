@@ -339,5 +339,20 @@ def datasets_download(name):
     click.echo(f"{name}: files in {path}")
 
 
+@datasets.command("generate")
+@click.argument("kind", type=click.Choice(["criteo"]))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rows", type=click.IntRange(min=1), required=True, help="Rows to write.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every draw.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+def datasets_generate(kind, out, rows, seed, overwrite):
+    """Write a synthetic click log of KIND's shape to OUT (``.gz``: gzipped): Criteo's format,
+    field cardinalities, skew and missing fields, with a planted click signal."""
+    from tfrec.data.synthetic import write_criteo_like
+
+    path = write_criteo_like(out, rows, seed=seed, overwrite=overwrite)
+    click.echo(f"{kind}: {rows:,} rows in {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
