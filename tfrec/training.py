@@ -275,10 +275,6 @@ def train(
     _check_patience(patience)
     task = get_task(spec.task)
     if strategy != "default":
-        if task.not_distributable:
-            raise UserError(
-                f"--strategy {strategy}: model {spec.name!r} trains on the default strategy only: {task.not_distributable}"
-            )
         if past is None and jit_compile:
             raise UserError(
                 f"--jit cannot be combined with --strategy {strategy}: XLA cannot compile a step whose variables "

@@ -35,8 +35,6 @@ class Task:
         data_type: the task-data class it trains on (:mod:`tfrec.data.types`).
         monitor: the metric that picks ``best.keras`` and drives early stopping; ``None``
             means ``HR@{top_k}``.
-        not_distributable: why the task cannot train under a ``tf.distribute`` strategy with
-            several replicas, or ``None`` when it can.
         eval_batch_size: test rows scored per call.
         ks: the cut-offs reported, or ``None`` for the setting ``top_k``.
     """
@@ -44,7 +42,6 @@ class Task:
     kind: ClassVar[str] = ""
     data_type: ClassVar[type] = object
     monitor: ClassVar[str | None] = None
-    not_distributable: ClassVar[str | None] = None
     eval_batch_size: ClassVar[int] = 1024
     ks: ClassVar[tuple[int, ...] | None] = None
 
