@@ -23,11 +23,14 @@ def w(variable):
 
 
 def field_rows(fields, features, table, pooling="mean"):
-    """``[B, F, width]`` rows of ``table`` for each field; field f's id i is row offset_f + i."""
+    """``[B, F, width]`` rows of ``table`` for each field; field f's id i is row offset_f + i;
+    a numeric field's row is its value times its one row, ``x * table[offset_f]``."""
     out, offset = [], 0
     for f in fields:
         ids = np.asarray(features[f["name"]])
-        if f["multi_hot"]:
+        if f.get("numeric", False):
+            out.append(ids.astype(np.float64)[:, None] * table[offset][None, :])
+        elif f["multi_hot"]:
             pooled = np.zeros((len(ids), table.shape[1]))
             for b in range(len(ids)):
                 valid = [i for i in ids[b] if i >= 0]
@@ -39,6 +42,22 @@ def field_rows(fields, features, table, pooling="mean"):
             out.append(table[ids + offset])
         offset += f["vocab_size"]
     return np.stack(out, axis=1)
+
+
+def numeric_values(fields, features):
+    """``[B, N]`` the numeric fields' raw values, in field order (``[B, 0]`` when none)."""
+    cols = [np.asarray(features[f["name"]], np.float64) for f in fields if f.get("numeric", False)]
+    batch = len(np.asarray(features[fields[0]["name"]]))
+    return np.stack(cols, axis=1) if cols else np.zeros((batch, 0))
+
+
+def deep_input(fields, features, table, pooling="mean"):
+    """``[B, n_cat d + n_num]``: the categorical fields' rows flattened (field order), then the
+    numeric fields' raw values -- the deep and cross parts' input."""
+    rows = field_rows(fields, features, table, pooling)
+    categorical = [i for i, f in enumerate(fields) if not f.get("numeric", False)]
+    flat = rows[:, categorical].reshape(len(rows), -1)
+    return np.concatenate([flat, numeric_values(fields, features)], axis=1)
 
 
 def pairwise_sum(e):

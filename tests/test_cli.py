@@ -353,3 +353,66 @@ def test_dir_lists_the_public_api():
     names = dir(tfrec)
     for name in ("train", "evaluate", "load_dataset", "build_model", "export_saved_model", "Catalogue", "UserError"):
         assert name in names
+
+
+@pytest.fixture(scope="module")
+def criteo_run(tmp_path_factory):
+    """One short DeepFM run on a generated Criteo-format log, streamed from its shards."""
+    from tfrec.data.synthetic import write_criteo_like
+
+    root = tmp_path_factory.mktemp("criteo")
+    (root / "logs").mkdir()
+    write_criteo_like(root / "logs" / "train.txt", 4000, seed=2)
+    run_dir = root / "run"
+    env = {"TFREC_HOME": str(root / "home")}
+    result = CliRunner(env=env).invoke(main, [
+        "train", "--model", "deepfm", "--data", "criteo", "--data-dir", str(root / "logs"), "--epochs", "1",
+        "--set", "batch_size=512", "--set", "min_count=2", "--device", "cpu", "--output", str(run_dir), "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    return root, run_dir, env
+
+
+def test_train_on_a_criteo_log_evaluates_and_exports_raw_features(criteo_run):
+    root, run_dir, env = criteo_run
+    runner = CliRunner(env=env)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["AUC"] <= 1.0 and metrics["test"]["LogLoss"] > 0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["data"] == "criteo" and config["data_options"]["min_count"] == 2
+    assert [f.get("numeric", False) for f in config["model_config"]["fields"]].count(True) == 13
+    evaluated = runner.invoke(main, ["evaluate", str(run_dir), "--device", "cpu"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.output.strip().splitlines()[-1])["test"] == pytest.approx(metrics["test"])
+    out = root / "exported"
+    exported = runner.invoke(main, ["export", str(run_dir), str(out)])
+    assert exported.exit_code == 0, exported.output
+    inputs = {i["name"]: i for i in json.loads((out / "tfrec_export.json").read_text())["inputs"]}
+    assert inputs["C1"]["dtype"] == "string" and inputs["I1"]["dtype"] == "float32" and len(inputs) == 39
+
+
+def test_train_on_own_csv_with_a_schema_file(runner, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = ["click,site,price,tags"] + [
+        f"{int(rng.random() < 0.3 + 0.4 * (i % 3 == 0))},s{i % 7},{'' if i % 5 == 0 else i % 40},t{i % 3}|t{i % 4}"
+        for i in range(600)
+    ]
+    (tmp_path / "clicks.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "schema.json").write_text(json.dumps({"label": "click", "categorical": ["site"], "numeric": ["price"],
+                                                       "multi_hot": ["tags"]}))
+    result = CliRunner(env={"TFREC_HOME": str(tmp_path / "home")}).invoke(main, [
+        "train", "--model", "dcn", "--data", "ctr", "--data-dir", str(tmp_path / "clicks.csv"),
+        "--set", f"schema={tmp_path / 'schema.json'}", "--epochs", "1", "--device", "cpu",
+        "--output", str(tmp_path / "run"), "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    fields = json.loads((tmp_path / "run" / "config.json").read_text())["model_config"]["fields"]
+    assert [(f["name"], f.get("numeric", False), f["multi_hot"]) for f in fields] == [
+        ("price", True, False), ("site", False, False), ("tags", False, True)]
+    bad = CliRunner(env={"TFREC_HOME": str(tmp_path / "home")}).invoke(main, [
+        "train", "--model", "dcn", "--data", "ctr", "--data-dir", str(tmp_path / "clicks.csv"),
+        "--set", "label=click", "--set", "categorical=site,tags", "--epochs", "1"])
+    assert bad.exit_code == 2 and "column 'price' is not in the schema" in bad.output
+    assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1

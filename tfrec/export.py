@@ -66,13 +66,46 @@ an export without a catalogue no seen items: nothing is left out there.
 value, ``item_offset``, ``include_seen``, the meaning of "score", the unknown-id rule and the
 signatures. The folder is written under a temporary name next to ``OUT_DIR`` and renamed into
 place, so an interrupted export never leaves a half-written SavedModel.
+
+**Raw features** (a CTR model trained on a click log: the catalogue carries the log's fitted
+preprocessing, :class:`~tfrec.data.types.ClickLogData` / ``Catalogue.preprocessing``). The
+SavedModel takes the columns as they are logged, one keyword argument per feature column of the
+log's ``ClickSchema`` (``feature_columns`` order: numeric, categorical, multi-hot): categorical
+and multi-hot columns ``tf.string [B]`` (``""`` missing; a multi-hot value ``"a|b"``), numeric
+columns ``float32 [B]`` (NaN missing). The vocabularies and transforms live in the graph
+(:class:`RawFeatures`, Keras ``StringLookup`` layers) and equal
+``ClickPreprocessing.transform``: categorical values stripped and looked up (a value not kept by
+the fit -- unseen or rarer than ``min_count`` -- gets the out-of-vocabulary id 0); numeric values
+``log`` (``sign(x) * log1p(|x|)``) or ``none``, missing -> 0, or ``bucket`` (the token
+``floor(log(x)^2)`` for ``x > 2``, ``floor(x)`` otherwise, ``""`` when missing, looked up);
+multi-hot values split on the schema's separator, parts stripped, empty parts dropped, each
+looked up, right-padded with ``-1`` to the log's widest row (longer rows cut). An infinite
+number, which the log itself refuses, counts as missing.
+
+```python
+served = tf.saved_model.load("export/deepfm-criteo")
+out = served.score(I1=[3.0, float("nan")], ..., C1=["68fd1e64", ""], ..., C26=["", "zzz"])
+out["score"], out["known"]                              # click probabilities float32 [2], bool [2] (all true)
+```
+
+A column whose name is not a Python identifier is the argument with every other character
+``_`` (``app-id`` -> ``app_id``); the TF Serving signature's input keys are TF's lowercase
+names (``I1`` -> ``i1``). ``tfrec_export.json`` gives both for each column (``argument``,
+``signature_name``); two columns that would share one are refused.
+
+Every row is scored: an unseen value is the out-of-vocabulary id, so ``known`` is always true.
+There is no ``recommend``: a click log has no user and item catalogue to rank (the reason is in
+``tfrec_export.json``, which lists each input's name, dtype, kind, transform, ``min_count`` and
+vocabulary size).
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import keyword
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -108,7 +141,10 @@ def export_saved_model(
     include_seen: bool = False,
 ) -> Path:
     """Export ``model`` as a TensorFlow SavedModel with ``score`` and ``recommend`` signatures
-    in the user's own ids (see the module docstring for the inputs and outputs).
+    in the user's own ids (see the module docstring for the inputs and outputs), or -- a CTR
+    model of a click log -- a ``score`` of the raw columns with the preprocessing inside
+    (module docstring, "Raw features": unseen values get the out-of-vocabulary id, so
+    ``known`` is always true; no ``recommend``).
 
     Args:
         model: a trained tfrec model (a :class:`tfrec.models.base.Recommender`: its
@@ -118,19 +154,27 @@ def export_saved_model(
         metadata: extra facts stored in ``tfrec_export.json`` beside the SavedModel.
         catalogue: a :class:`~tfrec.data.catalogue.Catalogue` (a run's ``catalogue.npz``), the
             task data the model was trained on (its catalogue is taken), or ``None``: raw ids
-            are then the internal ids and ``recommend`` cannot leave seen items out.
-        include_seen: ``recommend`` may return items the user has in the training data.
+            are then the internal ids and ``recommend`` cannot leave seen items out. A
+            catalogue with a ``preprocessing`` (that of a ``ClickLogData``) makes a raw-feature
+            export.
+        include_seen: ``recommend`` may return items the user has in the training data
+            (ignored by a raw-feature export, which has no ``recommend``).
 
     Returns:
         ``out_dir`` as a Path.
 
     Raises:
         UserError: ``out_dir`` exists, the model has no serving signature, or the catalogue
-            does not match the model's users, items or fields.
+            does not match the model's users, items or fields (a preprocessing: the model is
+            not a CTR model, or its fields are not the preprocessing's columns).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not overwrite:
         raise UserError(f"{out_dir} already exists; choose another folder or pass --overwrite")
+    if catalogue is not None and not isinstance(catalogue, Catalogue) and getattr(catalogue, "preprocessing", None) is not None:
+        catalogue = Catalogue.from_data(catalogue)  # ClickLogData
+    if isinstance(catalogue, Catalogue) and catalogue.preprocessing is not None:
+        return _export_raw_features(model, catalogue.preprocessing, out_dir, metadata)
     functions = _serving_functions(model)
     source = "identity: no catalogue was given, raw ids are the model's internal ids" if catalogue is None else (
         "the catalogue of the data the model was trained on")
@@ -163,6 +207,12 @@ def _vocabulary_name(input_name: str) -> str:
 def _catalogue_for(model, functions: ServingFunctions, catalogue) -> Catalogue:
     """The given catalogue (or task data's), checked against the model; or the identity one."""
     names = functions.input_names
+    numeric = [f["name"] for f in model.field_specs if f.get("numeric")]
+    if numeric:
+        raise UserError(
+            f"fields {numeric} are numeric: a model with numeric fields is exported with the preprocessing of the click "
+            "log it was trained on (the run's catalogue.npz, or catalogue=the ClickLogData), which takes raw columns"
+        )
     field_sizes = {f["name"]: int(f["vocab_size"]) for f in model.field_specs}
     num_items = model.num_items
     if num_items is None:
@@ -443,7 +493,9 @@ def _describe(concrete) -> dict:
     }
 
 
-def _write_archive(model, ids: RawIds, endpoints: dict, out_dir: Path, info: dict) -> Path:
+def _write_archive(model, ids: keras.layers.Layer, endpoints: dict, out_dir: Path, info: dict) -> Path:
+    """Write the SavedModel (``model`` and the translation layer ``ids`` -- :class:`RawIds` or
+    :class:`RawFeatures` -- tracked) and ``tfrec_export.json`` atomically into ``out_dir``."""
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.track(ids)
@@ -471,3 +523,253 @@ def _write_archive(model, ids: RawIds, endpoints: dict, out_dir: Path, info: dic
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+# --------------------------------------------------------------------------------------------
+# Raw features: a click log's preprocessing inside the SavedModel
+# --------------------------------------------------------------------------------------------
+RAW_FEATURES_UNKNOWN_RULE = (
+    "every row is scored and known is always true: a categorical, bucketised or multi-hot value the "
+    "preprocessing did not keep (never seen in training, or seen fewer than min_count times) gets the "
+    "out-of-vocabulary id 0, a missing value is the empty string (looked up like any other value) or a NaN "
+    "number (0 after log / none; the empty token for bucket); an infinite number counts as missing"
+)
+RAW_SCORE_MEANING = "click probability (the sigmoid of the model's logit)"
+NO_RECOMMEND_RAW = (
+    "not exported: a click log has no user and item catalogue to rank; score takes every column of the log"
+)
+_TRANSFORMS = {
+    "categorical": "strip, then look up: a value kept by the fit has its id, anything else the out-of-vocabulary id 0",
+    "log": "sign(x) * log1p(|x|); missing (NaN) -> 0",
+    "none": "x; missing (NaN) -> 0",
+    "bucket": ("the token str(floor(log(x)^2)) for x > 2, str(floor(x)) otherwise, '' when missing (NaN); then "
+               "looked up (out-of-vocabulary id 0)"),
+    "multi_hot": ("split on {sep!r}, parts stripped, empty parts dropped, each looked up (out-of-vocabulary id 0), "
+                  "right-padded with -1 to width {width} (longer rows cut)"),
+}
+
+
+def _raw_columns(preprocessing: dict) -> list[dict]:
+    """One description per raw input, in ``ClickSchema.feature_columns`` order: ``name``,
+    ``dtype``, ``kind`` (the input's: ``categorical`` / ``multi_hot`` / ``numeric``),
+    ``transform`` (``categorical``, ``multi_hot``, ``log``, ``none`` or ``bucket``), and for
+    looked-up columns the ``vocabulary`` and, multi-hot, the ``width``."""
+    try:
+        schema = preprocessing["schema"]
+        numeric_transform = preprocessing["numeric_transform"]
+        int(preprocessing["min_count"])
+        vocabularies, widths = preprocessing["vocabularies"], preprocessing.get("widths", {})
+        numeric, categorical, multi_hot = list(schema.get("numeric", ())), list(schema.get("categorical", ())), list(
+            schema.get("multi_hot", ()))
+        separator = schema.get("multi_hot_separator", "|")
+        out = []
+        for name in numeric:
+            if numeric_transform == "bucket":
+                out.append({"name": name, "dtype": "float32", "kind": "numeric", "transform": "bucket",
+                            "vocabulary": [str(v) for v in vocabularies[name]]})
+            elif numeric_transform in ("log", "none"):
+                out.append({"name": name, "dtype": "float32", "kind": "numeric", "transform": numeric_transform})
+            else:
+                raise ValueError(f"unknown numeric_transform {numeric_transform!r}")
+        for name in categorical:
+            out.append({"name": name, "dtype": "string", "kind": "categorical", "transform": "categorical",
+                        "vocabulary": [str(v) for v in vocabularies[name]]})
+        for name in multi_hot:
+            out.append({"name": name, "dtype": "string", "kind": "multi_hot", "transform": "multi_hot",
+                        "vocabulary": [str(v) for v in vocabularies[name]], "width": max(1, int(widths[name])),
+                        "separator": str(separator)})
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise UserError(f"the catalogue's preprocessing is not a click-log preprocessing (ClickPreprocessing.as_dict()): "
+                        f"{type(error).__name__} {error}") from None
+    for column in out:
+        column["argument"] = _argument_name(column["name"])
+    return out
+
+
+def _argument_name(column: str) -> str:
+    """The keyword argument of ``score`` for a column: its name when that is a Python identifier
+    (not a keyword), else the name with every other character ``_`` (``x_`` before a leading
+    digit, ``_`` after a keyword): ``"app-id"`` -> ``app_id``."""
+    name = re.sub(r"\W", "_", column)
+    if not (name[:1].isalpha() or name[:1] == "_"):
+        name = "x_" + name
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+class RawFeatures(keras.layers.Layer):
+    """A click log's fitted preprocessing as a Keras layer: raw columns -> the CTR model's
+    features, equal to ``tfrec.data.clicklog.ClickPreprocessing.transform``.
+
+    Input shape:
+        ``{column: [B]}``: ``tf.string`` for categorical and multi-hot columns (``""``
+        missing), float32 for numeric columns (NaN missing).
+
+    Output shape:
+        ``{column: ids [B] int32 | [B, M] int32 padded with -1 | values [B] float32}``.
+
+    Each looked-up column (categorical, multi-hot, ``bucket`` numeric) has a ``StringLookup``
+    (its vocabulary: value ``i`` has id ``i + 1``; one out-of-vocabulary index, 0, whose token is
+    chosen outside the vocabulary, so ``""`` may be a token); a column whose vocabulary is empty
+    maps everything to 0. ``log`` / ``none`` / ``bucket`` compute in float64 like the NumPy
+    reference. Built eagerly in ``__init__``.
+
+    Args:
+        preprocessing: ``ClickPreprocessing.as_dict()`` (``Catalogue.preprocessing``).
+    """
+
+    def __init__(self, preprocessing: dict, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # never autocast the numeric inputs (mixed precision)
+        super().__init__(**kwargs)
+        columns = _raw_columns(preprocessing)
+        # plain JSON text: Keras / TF tracking would wrap (and walk) the nested vocabulary lists
+        self._preprocessing_json = json.dumps(preprocessing)
+        self._columns_json = json.dumps([{k: v for k, v in c.items() if k != "vocabulary"} for c in columns])
+        self.lookups = {}
+        for column in columns:
+            vocabulary = column.get("vocabulary")
+            if vocabulary:
+                oov = "[UNK]"
+                while oov in vocabulary:  # Keras drops a leading vocabulary token equal to the OOV token
+                    oov += "#"
+                self.lookups[column["name"]] = keras.layers.StringLookup(
+                    vocabulary=vocabulary, num_oov_indices=1, mask_token=None, oov_token=oov,
+                    name=f"lookup_{column['name']}")
+        self.built = True
+
+    @property
+    def columns(self) -> list[dict]:
+        """The inputs, in ``feature_columns`` order (as :func:`_raw_columns`, no vocabularies)."""
+        return json.loads(self._columns_json)
+
+    def _look_up(self, name: str, tokens: tf.Tensor) -> tf.Tensor:
+        if name not in self.lookups:
+            return tf.zeros(tf.shape(tokens), tf.int32)
+        return tf.cast(self.lookups[name](tokens), tf.int32)
+
+    def call(self, inputs):
+        out = {}
+        for column in self.columns:
+            name, transform = column["name"], column["transform"]
+            x = inputs[name]
+            if column["kind"] == "numeric":
+                x = tf.cast(x, tf.float64)
+                missing = tf.logical_not(tf.math.is_finite(x))
+                x = tf.where(missing, tf.zeros_like(x), x)
+                if transform == "log":
+                    out[name] = tf.cast(tf.sign(x) * tf.math.log1p(tf.abs(x)), tf.float32)
+                elif transform == "none":
+                    out[name] = tf.cast(x, tf.float32)
+                else:  # bucket
+                    big = x > 2
+                    bucket = tf.where(big, tf.floor(tf.square(tf.math.log(tf.where(big, x, tf.ones_like(x) * 3)))),
+                                      tf.floor(x))
+                    tokens = tf.where(missing, tf.constant("", tf.string), tf.strings.as_string(tf.cast(bucket, tf.int64)))
+                    out[name] = self._look_up(name, tokens)
+            elif column["kind"] == "categorical":
+                out[name] = self._look_up(name, tf.strings.strip(x))
+            else:  # multi-hot
+                parts = tf.strings.strip(tf.strings.split(x, column["separator"]))
+                parts = tf.ragged.boolean_mask(parts, tf.not_equal(parts, ""))
+                ids = parts.with_flat_values(self._look_up(name, parts.flat_values))
+                out[name] = ids.to_tensor(default_value=-1, shape=[None, column["width"]])
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "preprocessing": json.loads(self._preprocessing_json)}
+
+
+def _check_unique(keys: list[str], columns: list[str]) -> None:
+    """A UserError when two columns would get the same input name of the SavedModel."""
+    first = {}
+    for key, column in zip(keys, columns):
+        if key in first:
+            raise UserError(f"columns {first[key]!r} and {column!r} would share the SavedModel input {key!r} (input "
+                            "names are lowercase, other characters than letters, digits and _ become _); rename one")
+        first[key] = column
+
+
+def _check_raw_fields(model, columns: list[dict]) -> None:
+    """A UserError naming the first field where the model and the preprocessing disagree."""
+    from tfrec.models.ctr import CTRModel
+
+    if not isinstance(model, CTRModel):
+        raise UserError(f"the catalogue holds a click log's preprocessing, which only a CTR model can serve; got "
+                        f"{type(model).__name__}")
+    expected = {}
+    for column in columns:
+        name = column["name"]
+        if column["transform"] in ("log", "none"):
+            expected[name] = ("numeric", 1)
+        else:
+            size = len(column["vocabulary"]) + 1
+            expected[name] = ("multi-hot" if column["kind"] == "multi_hot" else "categorical", size)
+    problems = []
+    for spec in model.field_specs:
+        name = spec["name"]
+        kind = "numeric" if spec.get("numeric") else "multi-hot" if spec["multi_hot"] else "categorical"
+        if name not in expected:
+            problems.append(f"the model's field {name!r} is not a column of the preprocessing")
+        elif expected[name][0] != kind:
+            problems.append(f"field {name!r} is {expected[name][0]} in the preprocessing, {kind} in the model")
+        elif expected[name][1] != int(spec["vocab_size"]):
+            problems.append(f"field {name!r} has {expected[name][1]} ids in the preprocessing, the model "
+                            f"{int(spec['vocab_size'])}")
+    fields = set(model.field_names)
+    problems += [f"column {n!r} of the preprocessing is not a field of the model" for n in expected if n not in fields]
+    if problems:
+        raise UserError("the catalogue's preprocessing does not match the model: " + "; ".join(problems)
+                        + " (was it trained on this click log?)")
+
+
+def _export_raw_features(model, preprocessing: dict, out_dir: Path, metadata) -> Path:
+    """The raw-feature SavedModel: ``score(<raw columns>) -> {"score", "known"}``. The model is
+    called on the features by name (a CTR model's ``call``: click probabilities), so any column
+    name works, also one that is not a Python identifier."""
+    _check_raw_fields(model, _raw_columns(preprocessing))
+    with model.serving_scope():
+        layer = RawFeatures(preprocessing, name="raw_features")
+        columns = layer.columns
+        names, arguments = [c["name"] for c in columns], [c["argument"] for c in columns]
+        _check_unique([a.lower() for a in arguments], names)  # TF's signature keys are lowercase
+        fields = model.field_names
+
+        def score(*raw):
+            features = layer(dict(zip(names, raw)))
+            probabilities = tf.cast(model({n: features[n] for n in fields}, training=False), tf.float32)
+            return {"score": probabilities, "known": tf.ones(tf.shape(probabilities), tf.bool)}
+
+        specs = [tf.TensorSpec([None], tf.string if c["dtype"] == "string" else tf.float32, name=c["argument"])
+                 for c in columns]
+        function = tf.function(_named(score, arguments), autograph=False)
+        main = function.get_concrete_function(*specs)
+        described = _describe(main)
+        signature_names = list(described["inputs"])  # as TF names them: lowercase, positional order
+        _check_unique(signature_names, names)
+        min_count = int(preprocessing["min_count"])
+        inputs = []
+        for column, signature_name in zip(columns, signature_names):
+            looked_up = column["transform"] not in ("log", "none")
+            transform = _TRANSFORMS[column["transform"]]
+            if column["kind"] == "multi_hot":
+                transform = transform.format(sep=column["separator"], width=column["width"])
+            entry = {"name": column["name"], "argument": column["argument"], "signature_name": signature_name,
+                     "dtype": column["dtype"], "kind": column["kind"],
+                     "transform": column["transform"], "rule": transform,
+                     "min_count": min_count if looked_up else None,
+                     "vocabulary_size": len(preprocessing["vocabularies"][column["name"]]) if looked_up else None}
+            if column["kind"] == "multi_hot":
+                entry.update(width=column["width"], separator=column["separator"])
+            inputs.append(entry)
+        info = {
+            "raw_features": "the click log's fitted preprocessing (vocabularies and transforms) is inside the graph; "
+                            "score takes the raw columns",
+            "recommend": NO_RECOMMEND_RAW,
+            "score_meaning": RAW_SCORE_MEANING,
+            "unknown_values": RAW_FEATURES_UNKNOWN_RULE,
+            "numeric_transform": preprocessing["numeric_transform"],
+            "schema": preprocessing["schema"],
+            "inputs": inputs,
+            "signatures": {"score": described},
+            **(metadata or {}),
+        }
+        return _write_archive(model, layer, {"score": function}, out_dir, info)

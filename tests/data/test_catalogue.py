@@ -242,3 +242,49 @@ def test_same_ids_compares_users_items_and_fields_in_order():
     assert not a.same_ids(Catalogue.identity(3, 5, fields={"genre": 2}))  # another item
     assert not a.same_ids(Catalogue.identity(3, 4))  # a field missing
     assert not a.same_ids(Catalogue.identity(None, 4, fields={"genre": 2}))  # no users
+
+
+def click_preprocessing(vocabulary=("a", "", "b")):
+    from tfrec.data.clicklog import ClickPreprocessing, ClickSchema
+
+    schema = ClickSchema(label="y", categorical=("site",), numeric=("price",), multi_hot=("tags",))
+    return ClickPreprocessing(schema, "log", 2, {"site": np.array(vocabulary, object), "tags": np.array(["x"], object)},
+                              {"tags": 3})
+
+
+def test_a_click_log_catalogue_keeps_its_preprocessing_through_save_and_load(tmp_path):
+    from tfrec.data.types import ClickLogData
+
+    prep = click_preprocessing()
+    data = ClickLogData(name="log", fields=prep.fields(), shards=None, preprocessing=prep)
+    cat = Catalogue.from_data(data)
+    assert cat.users is None and cat.num_items == 0 and cat.items.dtype == np.int64 and cat.fields == {}
+    assert cat.preprocessing == prep.as_dict()
+    path = cat.save(tmp_path / "catalogue.npz")
+    with np.load(path, allow_pickle=False) as npz:  # JSON text as bytes: no pickle, no object array
+        assert npz["preprocessing_json"].dtype == np.uint8
+    loaded = Catalogue.load(path)
+    assert loaded.preprocessing == prep.as_dict() and loaded.same_ids(cat)
+    assert not loaded.same_ids(Catalogue.from_data(ClickLogData("log", (), None, click_preprocessing(("a", "b")))))
+    assert not loaded.same_ids(Catalogue(None, np.zeros(0, np.int64)))
+
+
+def test_a_catalogue_without_preprocessing_is_saved_as_before(tmp_path):
+    path = Catalogue(np.array([1]), np.array([2])).save(tmp_path / "c.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        assert "preprocessing_json" not in npz
+    assert Catalogue.load(path).preprocessing is None
+
+
+def test_a_preprocessing_must_be_a_json_object(tmp_path):
+    with pytest.raises(TypeError, match="preprocessing must be a dict"):
+        Catalogue(None, np.zeros(0, np.int64), preprocessing=["not", "a", "dict"])
+    with pytest.raises(TypeError):
+        Catalogue(None, np.zeros(0, np.int64), preprocessing={"x": object()})
+    path = Catalogue(None, np.zeros(0, np.int64), preprocessing={"x": 1}).save(tmp_path / "c.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = dict(npz)
+    arrays["preprocessing_json"] = np.frombuffer(b"{not json", np.uint8)
+    np.savez(path, **arrays)
+    with pytest.raises(UserError, match="c.npz is not a readable tfrec catalogue"):
+        Catalogue.load(path)

@@ -204,7 +204,10 @@ def test_user_data_datasets_are_registered_with_their_tasks():
 
 def test_loader_defaults_and_validation_defaults():
     assert registry.loader_defaults("ratings") == {"num_test_negatives": 99, "threshold": None, "validation": True}
-    assert registry.loader_defaults("ctr") == {"test_size": 0.15, "threshold": None, "validation": 0.1}
+    assert registry.loader_defaults("ctr") == {
+        "test_size": 0.15, "threshold": None, "validation": 0.1, "schema": None, "label": None, "categorical": None,
+        "numeric": None, "multi_hot": None, "ignore": None, "min_count": 1, "numeric_transform": "log", "shards_dir": None}
+    assert registry.loader_defaults("criteo")["min_count"] == 10 and registry.loader_defaults("avazu")["min_count"] == 5
     assert registry.loader_defaults("sessions")["test_days"] == 7.0
     assert "name" not in registry.loader_defaults("diginetica")
     own = {"ratings": True, "interactions": True, "sequences": True, "ctr": 0.1}

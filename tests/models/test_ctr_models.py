@@ -28,12 +28,34 @@ X = {
 }
 
 
-def _emb(model):
-    return field_rows(FIELDS, X, w(model.embedding.embeddings))
+NUM_FIELDS = [  # categorical, numeric, multi-hot, categorical, numeric: numeric fields between the others
+    {"name": "user_id", "vocab_size": 5, "multi_hot": False},
+    {"name": "price", "vocab_size": 1, "multi_hot": False, "numeric": True},
+    {"name": "genres", "vocab_size": 4, "multi_hot": True},
+    {"name": "item_id", "vocab_size": 6, "multi_hot": False},
+    {"name": "age", "vocab_size": 1, "multi_hot": False, "numeric": True},
+]
+XN = {
+    "user_id": np.array([0, 4, 2, 1], dtype=np.int32),
+    "price": np.array([0.5, -1.25, 2.0, 0.0], dtype=np.float32),
+    "genres": np.array([[0, 3], [1, -1], [-1, -1], [2, 1]], dtype=np.int32),
+    "item_id": np.array([5, 0, 3, 3], dtype=np.int32),
+    "age": np.array([-0.75, 1.5, 0.25, 3.0], dtype=np.float32),
+}
+DATA = (FIELDS, X)
 
 
-def _linear(model):
-    return field_rows(FIELDS, X, w(model.embedding.linear_weights))[..., 0].sum(1) + w(model.embedding.linear_bias)[0]
+def _emb(model, data=DATA):
+    return field_rows(*data, w(model.embedding.embeddings))
+
+
+def _linear(model, data=DATA):
+    return field_rows(*data, w(model.embedding.linear_weights))[..., 0].sum(1) + w(model.embedding.linear_bias)[0]
+
+
+def _deep(model, data=DATA):
+    """The deep input: categorical embeddings flattened, then the raw numeric values."""
+    return ref.deep_input(*data, w(model.embedding.embeddings))
 
 
 def _dnn(layer, x):
@@ -42,42 +64,44 @@ def _dnn(layer, x):
     return x
 
 
-def np_fm(m):
-    return _linear(m) + ref.pairwise_sum(_emb(m))
+def np_fm(m, data=DATA):
+    return _linear(m, data) + ref.pairwise_sum(_emb(m, data))
 
 
-def np_afm(m):
-    return dense(m.output_layer, ref.afm_pooling(_emb(m), m.attention.hidden, m.attention.score))[:, 0] + _linear(m)
+def np_afm(m, data=DATA):
+    pooled = ref.afm_pooling(_emb(m, data), m.attention.hidden, m.attention.score)
+    return dense(m.output_layer, pooled)[:, 0] + _linear(m, data)
 
 
-def np_deepfm(m):
-    e = _emb(m)
-    flat = e.reshape(len(e), -1)
+def np_deepfm(m, data=DATA):
+    flat = _deep(m, data)
     deep = dense(m.output_layer, _dnn(m.dnn, flat))[:, 0]
     if m.fm_input == "fields":
-        return _linear(m) + ref.pairwise_sum(e) + deep
+        return _linear(m, data) + ref.pairwise_sum(_emb(m, data)) + deep
     W, V, w0 = w(m.fm.w), w(m.fm.V), w(m.fm.w0)[0]
     D = flat.shape[1]
     fm = np.array([w0 + x @ W[:, 0] + sum(x[i] * x[j] * V[i] @ V[j] for i in range(D) for j in range(i + 1, D)) for x in flat])
     return fm + deep
 
 
-def np_dcn(m):
-    flat = _emb(m).reshape(len(X["user_id"]), -1)
+def np_dcn(m, data=DATA):
+    flat = _deep(m, data)
     cross = ref.cross_network(flat, [w(k) for k in m.cross.kernels], [w(b) for b in m.cross.biases], m.cross.residual)
     return dense(m.output_layer, np.concatenate([cross, _dnn(m.dnn, flat)], 1))[:, 0]
 
 
-def np_xdeepfm(m):
-    e = _emb(m)
-    dnn = dense(m.dnn_output, _dnn(m.dnn, e.reshape(len(e), -1)))[:, 0]
+def np_xdeepfm(m, data=DATA):
+    e = _emb(m, data)
+    dnn = dense(m.dnn_output, _dnn(m.dnn, _deep(m, data)))[:, 0]
     c = ref.cin(e, [w(k) for k in m.cin.kernels], [w(b) for b in m.cin.biases], m.activation, m.cin.include_input)
-    return _linear(m) + dnn + dense(m.cin_output, c)[:, 0]
+    return _linear(m, data) + dnn + dense(m.cin_output, c)[:, 0]
 
 
-def np_pnn(m):
-    e = _emb(m)
-    linear = dense(m.linear, e).reshape(len(e), -1)
+def np_pnn(m, data=DATA):
+    e = _emb(m, data)
+    categorical = [i for i, f in enumerate(data[0]) if not f.get("numeric", False)]
+    linear = dense(m.linear, e[:, categorical]).reshape(len(e), -1)  # l_z = [Dense(k)(e_cat) ; x_num]
+    linear = np.concatenate([linear, ref.numeric_values(*data)], 1)
     if m.product == "inner":
         prod = ref.inner_product(e, m.inner_reduce)
     else:
@@ -85,14 +109,13 @@ def np_pnn(m):
     return dense(m.output_layer, _dnn(m.dnn, np.concatenate([linear, prod], 1)))[:, 0]
 
 
-def np_wide_deep(m):
-    e = _emb(m)
-    deep = dense(m.output_layer, _dnn(m.dnn, e.reshape(len(e), -1)))[:, 0]  # dropout is off at inference
-    return 0.5 * (_linear(m) + deep)
+def np_wide_deep(m, data=DATA):
+    deep = dense(m.output_layer, _dnn(m.dnn, _deep(m, data)))[:, 0]  # dropout is off at inference
+    return 0.5 * (_linear(m, data) + deep)
 
 
-def np_autoint(m):
-    x = _emb(m)
+def np_autoint(m, data=DATA):
+    x = _emb(m, data)
     for layer in m.interacting:
         x = ref.interacting(layer, x)
     return dense(m.output_layer, x.reshape(len(x), -1))[:, 0]
@@ -110,26 +133,107 @@ CASES = {
     "wide_deep": (WideDeep, {}, np_wide_deep),
     "autoint": (AutoInt, {}, np_autoint),
 }
+INTERACTING = ("fm", "afm", "deepfm-fields", "xdeepfm", "ipnn", "opnn", "autoint")  # take x v
 SMALL = {"hidden_units": [8, 4]}  # keeps the NumPy double sums small
 
 
-def _make(name, **extra):
+def _make(name, fields=FIELDS, **extra):
     cls, kwargs, _ = CASES[name]
     small = SMALL if "hidden_units" in cls.__init__.__code__.co_varnames else {}
-    model = cls(FIELDS, embedding_dim=3, **{**small, **kwargs, **extra})
+    model = cls(fields, embedding_dim=3, **{**small, **kwargs, **extra})
     model.build()
     return model
+
+
+def _randomize(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        v.assign(rng.normal(scale=0.3, size=v.shape).astype(np.float32))
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_forward_logits_match_numpy(name):
     model = _make(name)
-    rng = np.random.default_rng(0)
-    for v in model.weights:
-        v.assign(rng.normal(scale=0.3, size=v.shape).astype(np.float32))
+    _randomize(model)
     expected = CASES[name][2](model)
     np.testing.assert_allclose(model.logits(X), expected, rtol=2e-4, atol=2e-4)
     np.testing.assert_allclose(model.predict(X, verbose=0), ref.sigmoid(expected), rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_numeric_fields_logits_match_numpy_and_config_roundtrips(name):
+    """Numeric fields: ``x v`` in the interaction parts, ``x w`` in the first-order parts, the
+    raw ``x`` after the flattened categorical embeddings in the deep and cross parts."""
+    model = _make(name, fields=NUM_FIELDS)
+    assert model.deep_input_dim == 3 * 3 + 2 and model.num_numeric == 2
+    _randomize(model)
+    expected = CASES[name][2](model, (NUM_FIELDS, XN))
+    np.testing.assert_allclose(model.logits(XN), expected, rtol=2e-4, atol=2e-4)
+    as_tuple = tuple(XN[f["name"]] for f in NUM_FIELDS)
+    np.testing.assert_allclose(model.logits(as_tuple), expected, rtol=2e-4, atol=2e-4)
+    config = model.get_config()
+    assert [f["numeric"] for f in config["fields"]] == [False, True, False, False, True]
+    clone = type(model).from_config(config)
+    clone.build()
+    assert clone.get_config() == config
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.logits(XN), model.logits(XN), rtol=1e-6, atol=1e-6)
+
+
+def test_configs_saved_without_numeric_keys_still_load():
+    model = _make("dcn")
+    old = model.get_config()
+    old["fields"] = [{k: v for k, v in f.items() if k != "numeric"} for f in old["fields"]]
+    clone = DCN.from_config(old)
+    assert clone.get_config() == model.get_config() and clone.num_numeric == 0
+
+
+@pytest.mark.parametrize("name", ["deepfm", "xdeepfm", "wide_deep"])  # flat FM, CIN + linear, two optimizers
+def test_fit_two_steps_with_float_numeric_features(name):
+    keras.utils.set_random_seed(0)
+    model = _make(name, fields=NUM_FIELDS)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), jit_compile=False)
+    x = {k: np.concatenate([v, v]) for k, v in XN.items()}
+    numeric_rows = [model.embedding.offsets[i] for i, f in enumerate(NUM_FIELDS) if f.get("numeric")]
+    before = np.array(model.embedding.embeddings)[numeric_rows]
+    history = model.fit(x, np.array([1, 0, 0, 1, 0, 1, 1, 0], np.float32), batch_size=4, epochs=1, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert int(model.optimizer.iterations) == 2
+    if name in INTERACTING:  # the others use numeric fields raw (and x w) only, not x v
+        assert not np.array_equal(np.array(model.embedding.embeddings)[numeric_rows], before)  # x v learns
+    shifted = {**x, "price": x["price"] + 1.0, "age": x["age"] - 1.0}
+    assert not np.allclose(model.logits(shifted), model.logits(x))  # the values matter
+    assert model.predict(x, verbose=0).shape == (8,)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_numeric_fields_under_mixed_bfloat16(name):
+    from tfrec.distribute import precision_scope
+
+    reference = _make(name, fields=NUM_FIELDS)
+    _randomize(reference)
+    with precision_scope("mixed_bfloat16"):
+        model = _make(name, fields=NUM_FIELDS)
+    model.set_weights(reference.get_weights())
+    assert model.embedding.compute_dtype == "bfloat16"
+    deep = model.embedding.deep_input(model.features(XN))
+    assert deep.dtype == "bfloat16" and deep.shape == (4, model.deep_input_dim)
+    logits = model.logits(XN)
+    assert logits.dtype == "float32"
+    np.testing.assert_allclose(logits, reference.logits(XN), rtol=0.1, atol=0.1)
+
+
+def test_numeric_fields_serving_signature_and_matrix_error():
+    model = _make("deepfm", fields=NUM_FIELDS)
+    signature = model.input_signature()
+    assert signature["price"].dtype == "float32" and signature["price"].shape.as_list() == [None]
+    assert signature["genres"].dtype == "int32" and signature["genres"].shape.as_list() == [None, None]
+    score = model.serving_endpoints().score
+    served = score(*(XN[f["name"]] for f in NUM_FIELDS))
+    np.testing.assert_allclose(served, model.predict(XN, verbose=0), rtol=1e-6)
+    single = FM([("user_id", 5), ("price", 1, False, True)], embedding_dim=2)
+    with pytest.raises(ValueError, match="numeric fields.*not one matrix"):
+        single(np.array([[0, 1], [2, 3]]))
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,11 @@ def test_every_kind_is_a_task_over_its_data_class_and_the_registries_use_the_sam
     from tfrec.registry import list_models
 
     expected = {"implicit": types.ImplicitFeedback, "multi_behavior": types.MultiBehavior,
-                "sequences": types.SequenceData, "sessions": types.SessionData, "ctr": types.CTRData}
+                "sequences": types.SequenceData, "sessions": types.SessionData,
+                "ctr": (types.CTRData, types.ClickLogData)}  # CTR data in memory, or a click log streamed
     for kind, data_type in expected.items():
         task = tasks.get_task(kind)
-        assert issubclass(task, Task) and task.kind == kind and task.data_type is data_type
+        assert issubclass(task, Task) and task.kind == kind and task.data_type == data_type
     assert set(tasks.KINDS) == set(expected)
     assert {spec.task for spec in list_models()} <= set(tasks.KINDS)
     assert {spec.task for spec in list_datasets()} <= set(tasks.KINDS)

@@ -14,6 +14,11 @@ cat = Catalogue.load("runs/neumf/catalogue.npz")
 cat.item_index([193609, 5])              # -> internal item ids, -1 for an id it does not know
 ```
 
+A preprocessed click log (:class:`~tfrec.data.types.ClickLogData`) has no ids to translate: its
+catalogue holds no users, items or fields but the log's fitted preprocessing
+(``ClickPreprocessing.as_dict()``), from which an export builds a SavedModel that takes the raw
+columns (:mod:`tfrec.export`, "Raw features").
+
 Ids are int64 or NumPy unicode (``U``) arrays. The value ``-1`` (integer ids) or ``""`` (string
 ids) is the **pad value** of an export: it pads histories, sessions and multi-hot fields in its
 inputs and marks an unknown item in its outputs, so an export refuses a catalogue that has it as
@@ -22,6 +27,7 @@ an id (:func:`has_pad`); the catalogue itself stores any ids.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
@@ -114,6 +120,12 @@ class Catalogue:
             ``[num_owners, M]`` int32 padded with ``-1`` (multi-hot) internal field ids. Fields
             that are neither (context fields) are absent. Training, validation and test rows
             all count.
+        preprocessing: click logs only (:class:`~tfrec.data.types.ClickLogData`): the fitted
+            preprocessing as ``ClickPreprocessing.as_dict()`` (a JSON-able dict: schema,
+            numeric transform, ``min_count``, vocabularies, multi-hot widths), from which an
+            export puts the vocabularies and transforms inside the SavedModel; ``None``
+            otherwise. Stored as given after a JSON round trip (so a loaded catalogue compares
+            equal to a fresh one).
 
     Every id array holds unique ids.
     """
@@ -124,6 +136,7 @@ class Catalogue:
     fields: dict = field(default_factory=dict)
     seen: sp.csr_matrix | None = None
     attributes: dict = field(default_factory=dict)
+    preprocessing: dict | None = None
 
     def __post_init__(self) -> None:
         fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -157,6 +170,10 @@ class Catalogue:
                 raise ValueError(f"attribute {name!r}: table must be [{owners.size}] or [{owners.size}, M]; got {table.shape}")
             attributes[str(name)] = (owner, table)
         fix("attributes", attributes)
+        if self.preprocessing is not None:
+            if not isinstance(self.preprocessing, dict):
+                raise TypeError(f"preprocessing must be a dict (ClickPreprocessing.as_dict()); got {type(self.preprocessing).__name__}")
+            fix("preprocessing", json.loads(json.dumps(self.preprocessing)))  # JSON-able; lists, not tuples
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -169,13 +186,14 @@ class Catalogue:
 
     def same_ids(self, other: "Catalogue") -> bool:
         """Whether ``other`` has exactly these users, items and field values, in the same order
-        (the internal ids mean the same raw ids)."""
+        (the internal ids mean the same raw ids), and the same click-log preprocessing (or
+        neither has one)."""
         def same(a, b):
             return (a is None) == (b is None) and (a is None or (len(a) == len(b) and np.array_equal(a, b)))
 
         return same(self.users, other.users) and same(self.items, other.items) and all(
             same(self.fields.get(k), other.fields.get(k)) for k in {*self.fields, *other.fields}
-        )
+        ) and self.preprocessing == other.preprocessing
 
     def vocabulary(self, name: str) -> np.ndarray:
         """The raw ids of an input: ``"user_id"`` -> users, ``"item_id"`` -> items, a CTR field
@@ -217,7 +235,7 @@ class Catalogue:
     @classmethod
     def from_data(cls, data) -> "Catalogue":
         """The catalogue of task data: :class:`~tfrec.data.types.ImplicitFeedback`,
-        ``MultiBehavior``, ``SequenceData``, ``SessionData`` or ``CTRData``.
+        ``MultiBehavior``, ``SequenceData``, ``SessionData``, ``CTRData`` or ``ClickLogData``.
 
         Raw ids come from the data's ``user_ids`` / ``item_ids`` (CTR: also ``vocabularies``);
         where the data carries none (synthetic data, pre-numbered pickles) the raw ids are the
@@ -225,7 +243,8 @@ class Catalogue:
         training matrix, MB-GMN the target behavior's training matrix (both with the validation
         items, which are the user's interactions too), AttRec
         ``user_items[:, 1:]``, CTR the clicked (label 1) training (user, item) rows, sessions
-        ``None``.
+        ``None``. A click log (``ClickLogData``): no users, no items, no fields, nothing seen,
+        and ``preprocessing = data.preprocessing.as_dict()``.
         """
         from tfrec.data import types
 
@@ -252,6 +271,8 @@ class Catalogue:
             return cls(None, raw("item_ids", data.num_items, 1), 1)
         if isinstance(data, types.CTRData):
             return cls._from_ctr(data)
+        if isinstance(data, types.ClickLogData):
+            return cls(None, np.zeros(0, dtype=np.int64), 0, preprocessing=data.preprocessing.as_dict())
         raise TypeError(f"no catalogue for {type(data).__name__}; expected one of tfrec.data.types' task data")
 
     @classmethod
@@ -289,7 +310,8 @@ class Catalogue:
 
     # ----------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write one ``.npz`` (no pickles) through a temporary file renamed into place."""
+        """Write one ``.npz`` (no pickles) through a temporary file renamed into place; a
+        preprocessing is stored as its UTF-8 JSON text (``preprocessing_json``, uint8)."""
         path = Path(path)
         arrays = {"format": np.array(FORMAT_VERSION), "items": self.items, "item_offset": np.array(self.item_offset)}
         if self.users is not None:
@@ -306,6 +328,8 @@ class Catalogue:
         arrays["attribute_owners"] = np.array([self.attributes[a][0] for a in attributes], dtype="U4")
         for k, name in enumerate(attributes):
             arrays[f"attribute_{k}"] = self.attributes[name][1]
+        if self.preprocessing is not None:
+            arrays["preprocessing_json"] = np.frombuffer(json.dumps(self.preprocessing).encode("utf-8"), dtype=np.uint8)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -319,7 +343,9 @@ class Catalogue:
 
     @classmethod
     def load(cls, path: str | Path) -> "Catalogue":
-        """Read a file written by :meth:`save`; a missing or unreadable file is a ``UserError``."""
+        """Read a file written by :meth:`save` (files written before catalogues had a
+        preprocessing load with ``preprocessing=None``); a missing or unreadable file is a
+        ``UserError``."""
         path = Path(path)
         if not path.is_file():
             raise UserError(f"catalogue file {path} does not exist")
@@ -327,7 +353,9 @@ class Catalogue:
             with np.load(path, allow_pickle=False) as npz:
                 if int(npz["format"]) != FORMAT_VERSION:
                     raise ValueError(f"format {int(npz['format'])}, expected {FORMAT_VERSION}")
-                seen = None
+                seen = preprocessing = None
+                if "preprocessing_json" in npz:
+                    preprocessing = json.loads(npz["preprocessing_json"].tobytes().decode("utf-8"))
                 if "seen_indptr" in npz:
                     indices, indptr = npz["seen_indices"], npz["seen_indptr"]
                     seen = sp.csr_matrix((np.ones(indices.size, np.float32), indices, indptr),
@@ -340,6 +368,7 @@ class Catalogue:
                     seen=seen,
                     attributes={str(name): (str(owner), npz[f"attribute_{k}"])
                                 for k, (name, owner) in enumerate(zip(npz["attribute_names"], npz["attribute_owners"]))},
+                    preprocessing=preprocessing,
                 )
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
             raise UserError(f"{path} is not a readable tfrec catalogue: {error}") from None

@@ -384,9 +384,30 @@ def load_ctr(
     test_size: float = 0.15,
     threshold: float | None = None,
     validation: float = 0.1,
+    schema: str | None = None,
+    label: str | None = None,
+    categorical: list | str | None = None,
+    numeric: list | str | None = None,
+    multi_hot: list | str | None = None,
+    ignore: list | str | None = None,
+    min_count: int = 1,
+    numeric_transform: str = "log",
+    shards_dir: str | None = None,
 ) -> CTRData:
-    """A user's own click data: a CSV/TSV file with a header row, or a folder holding exactly
-    one ``clicks.*`` file.
+    """A user's own click data: a CSV/TSV file (``.gz`` too) with a header row, or a folder
+    holding exactly one ``clicks.*`` file.
+
+    **With a schema** -- ``schema=FILE.json`` (the keys of
+    :class:`tfrec.data.clicklog.ClickSchema`) or the columns named one by one (``label=``,
+    ``categorical=``, ``numeric=``, ``multi_hot=``, ``ignore=``) -- the file is a click log of any
+    size: it is preprocessed once into shards and streamed
+    (:func:`tfrec.data.clicklog.prepare_click_log`; numeric columns transformed by
+    ``numeric_transform``, values seen fewer than ``min_count`` times in training out of
+    vocabulary, a random ``test_size`` / ``validation`` share of the rows held out), and the
+    result is :class:`~tfrec.data.types.ClickLogData`. Every column of the header must be named.
+
+    **Without a schema** the file is read into memory as below (every column but the label a
+    categorical field):
 
     * Labels: a ``label`` column of 0/1 values, or a ``rating`` column with ``--set
       threshold=N`` (``label = rating >= N``).
@@ -415,6 +436,17 @@ def load_ctr(
     test_size = check_fraction(test_size, "test_size", zero=False)
     validation = check_fraction(validation, "validation", zero=True)
     file = find_user_file(Path(path).expanduser(), ("clicks",), _CLICKS)
+    columns_named = {"label": label, "categorical": categorical, "numeric": numeric, "multi_hot": multi_hot,
+                     "ignore": ignore}
+    if schema is not None or any(v is not None for v in columns_named.values()):
+        return _load_with_schema(file, schema, columns_named, seed=seed, test_size=test_size, validation=validation,
+                                 threshold=threshold, min_count=min_count, numeric_transform=numeric_transform,
+                                 shards_dir=shards_dir)
+    for option, given, default in (("min_count", min_count, 1), ("numeric_transform", numeric_transform, "log"),
+                                   ("shards_dir", shards_dir, None)):
+        if given != default:
+            raise DataError(f"--set {option} applies to a click log read with a schema (--set schema=FILE.json or "
+                            "--set label=... categorical=... numeric=...); this file is read without one")
     frame, line_of = read_click_file(file)
     columns = list(frame.columns)
     lower = {c.lower(): c for c in columns}
@@ -472,3 +504,25 @@ def load_ctr(
     )
 
 
+
+
+def _load_with_schema(file: Path, schema, columns_named: dict, *, seed, test_size, validation, threshold, min_count,
+                      numeric_transform, shards_dir):
+    """``load_ctr`` with a schema: the streamed click-log path."""
+    from tfrec.data.clicklog import ClickSchema, prepare_click_log
+
+    if threshold is not None:
+        raise DataError(f"--set threshold={threshold} applies to a rating column without a schema; a schema's label "
+                        "column holds 0/1 clicks")
+    given = {k: v for k, v in columns_named.items() if v is not None}
+    if schema is not None:
+        if given:
+            raise DataError(f"--set schema={schema} and --set {next(iter(given))}=... both describe the columns; "
+                            "use one of them")
+        parsed = ClickSchema.load(schema)
+    else:
+        if "label" not in given:
+            raise DataError("--set categorical / numeric / multi_hot / ignore need --set label=COLUMN (the 0/1 click column)")
+        parsed = ClickSchema.from_dict(given, "--set")
+    return prepare_click_log(file, parsed, name="ctr", seed=seed, validation=validation, test_size=test_size,
+                             min_count=min_count, numeric_transform=numeric_transform, shards_dir=shards_dir)

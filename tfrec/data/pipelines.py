@@ -397,6 +397,28 @@ def ctr_training_data(data: CTRData, *, batch_size: int, seed: int, first_epoch:
     )
 
 
+def clicklog_training_data(data, *, batch_size: int, seed: int, first_epoch: int = 0,
+                           shuffle_buffer: int = 1 << 17) -> TrainingData:
+    """Training batches streamed from a preprocessed click log's shards
+    (:class:`~tfrec.data.types.ClickLogData`): ``({field: [B] ids / values}, labels [B])``.
+
+    Epoch ``e`` reads the training shards in an order and through a shuffle buffer seeded by
+    ``(seed, e)`` (:meth:`tfrec.data.clicklog.ClickShards.dataset`); memory holds the buffer
+    (``shuffle_buffer`` rows), not the split. A batch holds ``batch_size // 256`` blocks of 256
+    rows, fewer where a shard ends.
+    """
+    shards = data.shards
+    steps = shards.num_batches("train", batch_size)
+    sampler = EpochSampler(lambda epoch: np.int64(epoch), first_epoch)
+
+    def epoch_batches(_):
+        epoch = tf.numpy_function(sampler.take, [], tf.int64)
+        return shards.dataset("train", batch_size, shuffle=True, seed=seed, epoch=epoch, shuffle_buffer=shuffle_buffer)
+
+    dataset = tf.data.Dataset.from_tensors(0).flat_map(epoch_batches)
+    return _training_data(dataset, sampler, steps, tf.data.AUTOTUNE)
+
+
 def session_training_data(
     data,
     *,

@@ -331,6 +331,32 @@ _SPECS: tuple[DatasetSpec, ...] = (
         "each user's rows as test (--set test_size=...), 10% of the rest as validation (--set validation=...)",
         user_data=True,
     ),
+    DatasetSpec(
+        name="criteo",
+        task="ctr",
+        description="Criteo display-advertising click log (label, 13 numeric, 26 categorical; tab-separated), streamed",
+        files=(),
+        required=(),
+        loader="tfrec.data.clicklog:load_criteo",
+        homepage="https://ailab.criteo.com/ressources/ (Kaggle 2014 challenge: "
+        "https://go.criteo.net/criteo-research-kaggle-display-advertising-challenge-dataset.tar.gz)",
+        notes="not downloaded: no checksum of the 4.3 GB archive could be verified here; untar it and pass --data-dir "
+        "with train.txt (or the file; .gz too), or generate a Criteo-shaped file with 'tfrec datasets generate criteo'; "
+        "preprocessed once into shards under $TFREC_HOME/clicklogs (reused), 8:1:1 split",
+        user_data=True,
+    ),
+    DatasetSpec(
+        name="avazu",
+        task="ctr",
+        description="Avazu mobile-ads click log (CSV: id, click, 22 categorical columns), streamed",
+        files=(),
+        required=(),
+        loader="tfrec.data.clicklog:load_avazu",
+        homepage="https://www.kaggle.com/c/avazu-ctr-prediction/data",
+        notes="not downloaded: Kaggle needs a login and publishes no checksum; pass --data-dir with train / train.csv "
+        "(.gz too); preprocessed once into shards under $TFREC_HOME/clicklogs (reused), 8:1:1 split",
+        user_data=True,
+    ),
     _cotrec(
         "diginetica", "Diginetica", "RecoHut-Datasets/diginetica", "v2",
         ("36b70a2d734695c8bf9a90682c9626b3cf129c5f", "9d2fef4f14f92a3289bd6a672955f1c454d3d73c", "fe1c961c48b5fe0d082493d37045393b52b1f114"),

@@ -431,22 +431,35 @@ class SequenceData:
 
 @dataclass(frozen=True)
 class CTRField:
-    """One categorical input field of a CTR model.
+    """One input field of a CTR model: categorical (single- or multi-hot) or numeric.
 
     Attributes:
         name: the field's name, also its key in feature dicts and its argument name in an
-            exported ``score`` signature (``user_id``, ``item_id``, ``gender``, ``genres``, ...).
-        vocab_size: number of values; ids are ``0 .. vocab_size - 1``.
+            exported ``score`` signature (``user_id``, ``item_id``, ``gender``, ``genres``, ``I1``...).
+        vocab_size: number of values; ids are ``0 .. vocab_size - 1``. A numeric field has 1
+            (its one learned embedding row).
         multi_hot: ``False``: one id per example, ``[N]`` int32. ``True``: several ids per
             example, ``[N, M]`` int32 right-padded with ``-1`` (e.g. a movie's genres).
+        numeric: a real value per example, ``[N]`` float32 (already transformed, e.g.
+            log-scaled; missing values filled): the models multiply it by the field's learned
+            embedding in their interaction parts and feed it directly to their deep and cross
+            parts (:class:`tfrec.layers.fields.FieldEmbedding`).
     """
 
     name: str
     vocab_size: int
     multi_hot: bool = False
+    numeric: bool = False
+
+    def __post_init__(self) -> None:
+        if self.numeric and (self.multi_hot or self.vocab_size != 1):
+            raise ValueError(f"numeric field {self.name!r} must have vocab_size 1 and not be multi-hot")
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "vocab_size": int(self.vocab_size), "multi_hot": bool(self.multi_hot)}
+        out = {"name": self.name, "vocab_size": int(self.vocab_size), "multi_hot": bool(self.multi_hot)}
+        if self.numeric:
+            out["numeric"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -496,6 +509,10 @@ class CTRData:
                 raise ValueError(f"{split}_features has keys {sorted(features)}; expected {sorted(names)}")
             for f in self.fields:
                 values = features[f.name]
+                if f.numeric:
+                    if values.ndim != 1 or len(values) != len(labels) or values.dtype.kind != "f":
+                        raise ValueError(f"{split} numeric field {f.name!r}: expected [N] floats with N = {len(labels)}")
+                    continue
                 if values.ndim != (2 if f.multi_hot else 1) or len(values) != len(labels):
                     raise ValueError(
                         f"{split} field {f.name!r}: expected {'[N, M]' if f.multi_hot else '[N]'} with N = "
@@ -535,6 +552,56 @@ class CTRData:
         clicks = np.bincount(items, weights=self.train_labels, minlength=self.num_items)
         rate = float(self.train_labels.mean()) if self.num_train else 0.5
         return (clicks + prior_strength * rate) / (shows + prior_strength)
+
+
+@dataclass(frozen=True)
+class ClickLogData:
+    """A click log preprocessed into sharded binary files (Criteo, Avazu, a user's CSV with a
+    schema): the CTR task's data when it does not fit in memory.
+
+    Built by :func:`tfrec.data.clicklog.prepare_click_log`; the rows stay on disk and
+    ``tf.data`` streams them (:meth:`tfrec.data.clicklog.ClickShards.dataset`).
+
+    Attributes:
+        name: dataset name.
+        fields: the model's fields (numeric fields have ``numeric=True``).
+        shards: the :class:`~tfrec.data.clicklog.ClickShards` (``train``, ``validation``,
+            ``test`` splits).
+        preprocessing: the fitted :class:`~tfrec.data.clicklog.ClickPreprocessing` (raw
+            columns -> features), which an export puts inside the SavedModel.
+        info: provenance (file, schema, split, options, shard folder).
+        has_validation: whether the validation split holds rows and is evaluated.
+    """
+
+    name: str
+    fields: tuple
+    shards: object = field(repr=False)
+    preprocessing: object = field(repr=False)
+    info: dict = field(default_factory=dict, repr=False)
+    has_validation: bool = False
+
+    @property
+    def num_train(self) -> int:
+        return self.shards.rows("train")
+
+    @property
+    def num_test(self) -> int:
+        return self.shards.rows("test")
+
+    @property
+    def num_validation(self) -> int:
+        return self.shards.rows("validation") if self.has_validation else 0
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def train_click_rate(self) -> float:
+        return self.shards.clicks("train") / max(1, self.num_train)
+
+    num_users = None
+    num_items = None
 
 
 def _check_ids(ids, count: int, what: str) -> None:

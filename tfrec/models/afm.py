@@ -10,6 +10,9 @@ Ports seed 003, section "AFM" (``AFM_layer``):
 first-order term is the notebook's ``Dense(1)`` over the concatenated one-hot vectors
 (Glorot-uniform ``w``, zero ``w_0``, no L2); ``p, p_0`` its ``final_dense = Dense(1)``.
 
+A numeric field ``x_f`` interacts through ``e_f = x_f E[offset_f]`` (every pair ``z_ij``) and
+adds ``x_f w[offset_f]`` to the first-order term.
+
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Note: with ids only (two fields) there is
 one pair, so the attention weight is always 1; it only matters with side features.
 Defaults: ``latent_dim = 8``, ``att_dim = 8``, ``l2_emb = 1e-4``, Adam lr 1e-3, 10 epochs,
@@ -38,9 +41,12 @@ class AFM(CTRModel):
         z_ij = e_i * e_j,  a_ij = softmax_ij(h^T relu(W z_ij + b) + c)
         logit = p^T (sum_{i<j} a_ij z_ij) + p_0 + w_0 + sum_f w[id_f]
 
+    A numeric field ``x_f`` enters the pairs as ``e_f = x_f v_f`` and the first-order term as
+    ``x_f w_f``.
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix; at least two fields.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix; at least two fields.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.

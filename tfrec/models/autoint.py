@@ -10,6 +10,8 @@ The notebook stacks two layers of 2 heads x 8 (``att_sizes=[8, 8]``, ``att_heads
 each with a residual projection and ReLU, and trains with Adam(2e-4). tfa's attention has no
 biases on its per-head q/k/v projections, Keras' has (``use_bias=True``); the notebook's own
 ``W_q, W_k, W_v`` in front have biases, so every map stays affine either way.
+Numeric fields ``x_f`` are attention tokens like the others, ``x^0_f = x_f E[offset_f]`` (the
+paper's numerical-feature embedding); AutoInt has no DNN, so no raw-value input.
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Defaults: ``latent_dim = 8``,
 ``l2_emb = 1e-4``, lr 2e-4, 10 epochs, batch 32.
 """
@@ -37,9 +39,11 @@ class AutoInt(CTRModel):
         x^l = InteractingLayer_l(x^{l-1})              [B, F, H_l h_l]
         logit = Dense(1)(flatten(x^L))
 
+    A numeric field ``x_f`` is the token ``x^0_f = x_f v_f`` (its one embedding row, scaled).
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.

@@ -11,6 +11,9 @@ Quirk, kept by default: the notebook's cross layer has no residual ``+ x_l`` (th
 ``x_{l+1} = x_0 x_l^T w_l + b_l + x_l``); ``cross_residual=True`` adds it. ``w_l, b_l`` are
 N(0, 0.05^2) as the notebook draws them. Defaults: ``latent_dim = 8``, 2 cross layers, deep
 128-64, ``l2_emb = 1e-4``, ``optimizer='adam'`` (lr 1e-3), 10 epochs, batch 32.
+Numeric fields ``x_f`` join ``x_0`` raw, as the paper's dense features:
+``x_0 = [flatten(categorical embeddings) ; x_num]`` ``[B, n_cat d + n_num]``, the input of both
+the cross and the deep network.
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``.
 """
 
@@ -37,9 +40,12 @@ class DCN(CTRModel):
         h = DNN(x_0)                                                    deep network
         logit = Dense(1)([x_L ; h])
 
+    Numeric fields ``x_f`` are stacked raw after the categorical embeddings:
+    ``x_0 = [flatten(categorical embeddings) ; x_num]`` ``[B, n_cat d + n_num]``.
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
@@ -90,13 +96,13 @@ class DCN(CTRModel):
         self.output_layer = keras.layers.Dense(1, name="output")
 
     def build_layers(self):
-        flat = self.num_fields * self.embedding_dim
+        flat = self.deep_input_dim  # num_fields * embedding_dim without numeric fields
         build_once(self.cross, (None, flat))
         build_once(self.dnn, (None, flat))
         build_once(self.output_layer, (None, flat + self.hidden_units[-1]))
 
     def logits(self, inputs, training=False):
-        flat = tf.reshape(self.embed(inputs), [-1, self.num_fields * self.embedding_dim])
+        _, flat = self.embed(inputs, deep=True)
         out = tf.concat([self.cross(flat), self.dnn(flat)], axis=1)
         return tf.squeeze(self.output_layer(out), -1)
 

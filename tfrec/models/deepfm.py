@@ -13,6 +13,10 @@ paper's DeepFM, whose FM part is a first-order term over the one-hot ids plus th
 inner products of the *shared* field embeddings. ``fm_input="fields"`` gives the paper's
 version: ``fm = w_0 + sum_f w[id_f] + sum_{f<g} <e_f, e_g>``.
 
+Numeric fields ``x_f`` (the paper's continuous fields): ``e`` above is the deep input
+``[flatten(categorical embeddings) ; x_num]`` ``[B, n_cat d + n_num]`` (the DNN's input, and the
+``"flat"`` FM's); with ``fm_input="fields"`` the FM part takes ``x_f w_f`` and ``e_f = x_f v_f``.
+
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Defaults: ``latent_dim = 8``, DNN
 128-64, FM ``w_reg = v_reg = 1e-4``, ``l2_emb = 1e-4``, Adam lr 1e-3, 10 epochs, batch 32.
 """
@@ -40,9 +44,12 @@ class DeepFM(CTRModel):
         "flat":   fm = w_0 + e w + 0.5 sum_k ((e V)_k^2 - (e^2)(V^2)_k)     (seed 003)
         "fields": fm = w_0 + sum_f w[id_f] + sum_{f<g} <e_f, e_g>          (the paper)
 
+    Numeric fields ``x_f``: ``e = [flatten(categorical embeddings) ; x_num]`` (the deep input,
+    for the DNN and the ``"flat"`` FM); the ``"fields"`` FM takes ``x_f w_f`` and ``e_f = x_f v_f``.
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
@@ -107,19 +114,17 @@ class DeepFM(CTRModel):
         self.output_layer = keras.layers.Dense(1, name="dnn_output")
 
     def build_layers(self):
-        flat = self.num_fields * self.embedding_dim
+        flat = self.deep_input_dim  # num_fields * embedding_dim without numeric fields
         build_once(self.fm, (None, flat) if self.fm_input == "flat" else (None, self.num_fields, self.embedding_dim))
         build_once(self.dnn, (None, flat))
         build_once(self.output_layer, (None, self.hidden_units[-1]))
 
     def logits(self, inputs, training=False):
         if self.fm_input == "flat":
-            emb = self.embed(inputs)
-            flat = tf.reshape(emb, [-1, self.num_fields * self.embedding_dim])
+            _, flat = self.embed(inputs, deep=True)
             fm = self.fm(flat)
         else:
-            emb, linear = self.embed(inputs, linear=True)
-            flat = tf.reshape(emb, [-1, self.num_fields * self.embedding_dim])
+            emb, linear, flat = self.embed(inputs, linear=True, deep=True)
             fm = linear + self.fm(emb)
         return fm + tf.squeeze(self.output_layer(self.dnn(flat)), -1)
 

@@ -11,6 +11,9 @@ logit from the shared field embeddings without materialising ``x``:
 
     logit = w_0 + sum_f w[id_f] + sum_{f < g} <V[id_f], V[id_g]>
 
+A numeric field is Rendle's real-valued ``x_f`` with its own ``w_f`` and ``v_f``: it adds
+``x_f w_f`` to the first-order term and ``e_f = x_f v_f`` to the pairwise products.
+
 Shapes: inputs ``{field: [B]}`` (multi-hot ``[B, M]``); ``logits`` ``[B]``; ``predict`` ``[B]``
 probabilities (the notebook's ``FM.call`` applies the sigmoid itself and trains with
 ``binary_crossentropy``: the same loss as BCE from logits).
@@ -41,9 +44,13 @@ class FM(CTRModel):
 
         logit = w_0 + sum_f w[id_f] + sum_{f < g} <V[id_f], V[id_g]>
 
+    A numeric field ``x_f`` enters both terms as in Rendle's FM: ``x_f w_f`` in the first-order
+    term and ``e_f = x_f v_f`` (its one row of ``V``) in the pairwise products.
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot fields ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix (see :class:`~tfrec.models.ctr.CTRModel`).
+        ``{field: [B]}`` int ids (multi-hot fields ``[B, M]`` padded with ``-1``, numeric fields
+        ``[B]`` float32), a tuple of per-field arrays, or one ``[B, F]`` matrix (see
+        :class:`~tfrec.models.ctr.CTRModel`).
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.

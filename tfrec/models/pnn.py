@@ -12,6 +12,8 @@ Ports seed 003, section "PNN" (``InnerProduct``, ``OuterProduct``, ``PNN``):
 fields); kept by default and flattened for more fields, ``inner_reduce=True`` sums it to the
 paper's inner product. ``product="outer"`` (``opnn``): the notebook's kernel product with
 ``kernel_type="mat"`` (``K [k, P, k]``, zero-initialised) or ``"vec"``.
+Numeric fields ``x_f``: the products take ``e_f = x_f E[offset_f]``; the linear signal takes
+the deep input, ``l_z = [flatten(Dense(k)(categorical e)) ; x_num]`` ``[B, n_cat k + n_num]``.
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Defaults: ``latent_dim = 8``, DNN
 ``[64, 32]``, ``l2_emb = 1e-4``, Adam lr 1e-3, 10 epochs, batch 32.
 """
@@ -40,9 +42,12 @@ class PNN(CTRModel):
         l_p = product(e)                              inner or outer product signal
         logit = Dense(1)(DNN([l_z ; l_p]))
 
+    A numeric field ``x_f`` enters the products as ``e_f = x_f v_f`` and the linear signal raw:
+    ``l_z = [flatten(Dense(k)(categorical e)) ; x_num]`` ``[B, n_cat k + n_num]``.
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix; at least two fields.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix; at least two fields.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
@@ -115,13 +120,18 @@ class PNN(CTRModel):
         shape = (None, self.num_fields, self.embedding_dim)
         build_once(self.linear, shape)
         build_once(self.product_layer, shape)
-        build_once(self.dnn, (None, self.num_fields * self.embedding_dim + self._product_width()))
+        build_once(self.dnn, (None, self.deep_input_dim + self._product_width()))
         build_once(self.output_layer, (None, self.hidden_units[-1]))
 
     def logits(self, inputs, training=False):
-        emb = self.embed(inputs)
-        linear = tf.reshape(self.linear(emb), [-1, self.num_fields * self.embedding_dim])
-        out = self.dnn(tf.concat([linear, self.product_layer(emb)], axis=-1))
+        features = self.features(inputs)
+        emb = self.embedding(features)
+        categorical = self.embedding.categorical_embeddings(emb)  # emb itself without numeric fields
+        linear = tf.reshape(self.linear(categorical), [-1, self.embedding.num_categorical * self.embedding_dim])
+        signals = [linear, self.product_layer(emb)]
+        if self.embedding.num_numeric:
+            signals.insert(1, self.embedding.numeric_values(features))  # l_z = [Dense(k)(e_cat) ; x_num]
+        out = self.dnn(tf.concat(signals, axis=-1))
         return tf.squeeze(self.output_layer(out), -1)
 
     def get_config(self):

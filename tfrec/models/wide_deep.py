@@ -13,6 +13,8 @@ tables are rows of the one shared table here: the same initialisation, U(-0.05, 
 notebook's two ``GradientTape``s and two ``Adam(1e-3)``. ``compile(optimizer=...,
 deep_optimizer=None)`` clones the first optimizer's configuration when the second is not given
 (a ``LossScaleOptimizer`` under ``mixed_float16``: each part then has its own loss scale).
+Numeric fields ``x_f``: the wide part adds ``x_f w[offset_f]``; the deep tower's input is
+``[flatten(categorical e) ; x_num]`` ``[B, n_cat d + n_num]``.
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Defaults: embeddings 4, deep 256-128-64,
 dropout 0.2, Adam 1e-3 twice, 10 epochs, batch 32.
 """
@@ -41,13 +43,16 @@ class WideDeep(CTRModel):
         deep = Dense(1)(Dropout(DNN(flatten(e))))
         logit = 0.5 (wide + deep)
 
+    A numeric field ``x_f`` adds ``x_f w_f`` to ``wide`` and joins the deep tower raw:
+    ``DNN([flatten(categorical e) ; x_num])``.
+
     ``train_step`` steps ``wide_variables`` with ``optimizer`` and ``deep_variables`` with
     ``deep_optimizer`` (``compile(optimizer, deep_optimizer=None)``: by default a copy of the
     first optimizer's configuration), from one BCE-from-logits loss.
 
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits`` and ``wide_logits``:
@@ -91,7 +96,7 @@ class WideDeep(CTRModel):
         self.deep_optimizer = None
 
     def build_layers(self):
-        build_once(self.dnn, (None, self.num_fields * self.embedding_dim))
+        build_once(self.dnn, (None, self.deep_input_dim))
         build_once(self.output_layer, (None, self.hidden_units[-1]))
 
     # ------------------------------------------------------------------------------------
@@ -128,8 +133,8 @@ class WideDeep(CTRModel):
         return self.embed(inputs, linear=True)[1]
 
     def logits(self, inputs, training=False):
-        emb, wide = self.embed(inputs, linear=True)
-        hidden = self.dropout(self.dnn(tf.reshape(emb, [-1, self.num_fields * self.embedding_dim])), training=training)
+        _, wide, flat = self.embed(inputs, linear=True, deep=True)
+        hidden = self.dropout(self.dnn(flat), training=training)
         deep = tf.squeeze(as_float32(self.output_layer(hidden)), -1)
         return 0.5 * (as_float32(wide) + deep)
 

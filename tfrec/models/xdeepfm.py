@@ -11,6 +11,8 @@ Ports seed 003, section "xDFM" (``CIN`` + ``xDFM``):
 Quirk, kept by default: the notebook's CIN sum-pools ``X^0`` into its output as well
 (``cin_include_input=True``); the paper pools only the CIN layers. The notebook trains only 5
 epochs ("easily overfitting, reduce epochs"); that is the registry default.
+Numeric fields ``x_f``: the CIN takes ``x_f E[offset_f]`` as their rows of ``X^0``, the linear
+term adds ``x_f w[offset_f]``, and the DNN's input is ``[flatten(categorical rows) ; x_num]``.
 Shapes: inputs ``{field: [B]}``; ``logits`` ``[B]``. Defaults: ``latent_dim = 8``, CIN
 ``[32, 32]``, DNN ``[128, 64]``, activation ``'relu'`` (CIN and DNN), ``l2_emb = 1e-4``, Adam
 lr 1e-3, batch 32.
@@ -38,9 +40,12 @@ class XDeepFM(CTRModel):
 
         logit = w_0 + sum_f w[id_f] + Dense(1)(DNN(flatten(X^0))) + Dense(1)(CIN(X^0))
 
+    A numeric field ``x_f`` is the row ``x_f v_f`` of ``X^0`` in the CIN, adds ``x_f w_f`` to the
+    linear term, and the DNN takes ``[flatten(categorical rows of X^0) ; x_num]`` instead.
+
     Input shape:
-        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``), a tuple of
-        per-field arrays, or one ``[B, F]`` matrix.
+        ``{field: [B]}`` int ids (multi-hot ``[B, M]`` padded with ``-1``, numeric ``[B]``
+        float32), a tuple of per-field arrays, or one ``[B, F]`` matrix.
 
     Output shape:
         ``call`` / ``predict``: ``[B]`` click probabilities; ``logits``: ``[B]``.
@@ -95,14 +100,14 @@ class XDeepFM(CTRModel):
         self.cin_output = keras.layers.Dense(1, name="cin_output")
 
     def build_layers(self):
-        build_once(self.dnn, (None, self.num_fields * self.embedding_dim))
+        build_once(self.dnn, (None, self.deep_input_dim))
         build_once(self.dnn_output, (None, self.hidden_units[-1]))
         build_once(self.cin, (None, self.num_fields, self.embedding_dim))
         build_once(self.cin_output, (None, self.cin.output_dim))
 
     def logits(self, inputs, training=False):
-        emb, linear = self.embed(inputs, linear=True)
-        dnn = self.dnn_output(self.dnn(tf.reshape(emb, [-1, self.num_fields * self.embedding_dim])))
+        emb, linear, flat = self.embed(inputs, linear=True, deep=True)
+        dnn = self.dnn_output(self.dnn(flat))
         cin = self.cin_output(self.cin(emb))
         return linear + tf.squeeze(dnn + cin, -1)
 

@@ -32,7 +32,7 @@ class Task:
 
     Class attributes:
         kind: the task's name (a key of :data:`tfrec.tasks.KINDS`, ``ModelSpec.task``).
-        data_type: the task-data class it trains on (:mod:`tfrec.data.types`).
+        data_type: the task-data class it trains on (:mod:`tfrec.data.types`), or a tuple of them.
         monitor: the metric that picks ``best.keras`` and drives early stopping; ``None``
             means ``HR@{top_k}``.
         eval_batch_size: test rows scored per call.
@@ -61,8 +61,9 @@ class Task:
         if not isinstance(data, cls.data_type):
             name = getattr(data, "name", None)
             got = f"{type(data).__name__}" + (f" (dataset {name!r})" if name else "")
+            types = cls.data_type if isinstance(cls.data_type, tuple) else (cls.data_type,)
             raise UserError(
-                f"model {model_name!r} trains on {cls.kind!r} data ({cls.data_type.__name__}); got {got}; "
+                f"model {model_name!r} trains on {cls.kind!r} data ({' or '.join(t.__name__ for t in types)}); got {got}; "
                 f"tfrec datasets list shows each dataset's task"
             )
 
