@@ -245,6 +245,26 @@ def plot(run_dirs, out, metrics):
     click.echo(f"wrote {plot_runs(run_dirs, out, metrics or None)}")
 
 
+@main.command()
+@click.option("--suite", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="quick: every model on its offline data in minutes; full: the real datasets at the references' settings.")
+@click.option("--only", "only", multiple=True, help="Run only this model's rows (repeatable).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for runs/, rows/, curves/, report.md, report.json.")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Folder holding the real datasets' folders (full suite).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, gpu or gpu:N.")
+def reproduce(suite, only, out, data_root, device):
+    """Re-run a declared suite of results and write OUT/report.md and report.json (resumes after an interruption)."""
+    import shlex
+    import sys
+
+    from tfrec.reproduce import reproduce as run_suite
+
+    command = "tfrec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    report = run_suite(suite, out, only=list(only), data_root=data_root, device=device, command=command)
+    ran = sum(r["status"] == "ran" for r in report["rows"])
+    click.echo(f"{ran} rows ran, {len(report['rows']) - ran} skipped; wrote {Path(out) / 'report.md'}")
+
+
 # --------------------------------------------------------------------------------------------
 @main.group()
 def models():
