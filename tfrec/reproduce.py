@@ -24,6 +24,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tfrec.errors import UserError
 
 
@@ -127,12 +129,13 @@ for _rows in SUITES.values():
 
 # --------------------------------------------------------------------------------------------
 def _mean_spread(values: list[float]) -> dict:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
+    """Mean, sample standard deviation (0 for one value), min and max of the finite values."""
+    finite = np.array([v for v in values if v is not None and math.isfinite(v)], np.float64)
+    if not finite.size:
         return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
-    mean = sum(finite) / len(finite)
-    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)) if len(finite) > 1 else 0.0
-    return {"mean": mean, "std": std, "min": min(finite), "max": max(finite), "n": len(finite)}
+    std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+    return {"mean": float(finite.mean()), "std": std, "min": float(finite.min()), "max": float(finite.max()),
+            "n": int(finite.size)}
 
 
 def _why_skipped(row: Row, data_root: Path | None) -> str | None:

@@ -345,9 +345,9 @@ class _Reader:
         return values
 
 
-def _tokens(reader: _Reader, frame: pd.DataFrame, column: str, start: int, numeric_transform: str):
-    """The categorical tokens of a column: ``[N]`` text (single-hot), or, for a multi-hot
-    column, ``(rows, tokens)`` pairs of every non-empty part."""
+def _tokens(reader: _Reader, frame: pd.DataFrame, column: str, start: int):
+    """The categorical tokens of a looked-up column: ``[N]`` text (single-hot; a numeric column:
+    its bucket tokens), or, for a multi-hot column, ``(rows, tokens)`` pairs of every non-empty part."""
     if column in reader.schema.multi_hot:
         parts = frame[column].str.split(reader.schema.multi_hot_separator, regex=False).explode().str.strip()
         rows = parts.index.to_numpy(np.int64) - frame.index[0]
@@ -424,7 +424,7 @@ class ClickPreprocessing:
                 out[column] = log_transform(values) if self.numeric_transform == "log" else np.nan_to_num(values).astype(np.float32)
                 continue
             vocabulary = pd.Index(self.vocabularies[column])
-            tokens = _tokens(reader, text, column, first_line - 1, self.numeric_transform)
+            tokens = _tokens(reader, text, column, first_line - 1)
             if column in self.schema.multi_hot:
                 rows, parts = tokens
                 ids = vocabulary.get_indexer(parts) + 1
@@ -534,6 +534,21 @@ class ClickShards:
     def blocks_per_batch(batch_size: int) -> int:
         return max(1, batch_size // BLOCK_ROWS)
 
+    def _columns(self, words, bitcast):
+        """``{column: its slice of words [R, record_words]}`` (numeric columns through ``bitcast``,
+        the float32 view of their words): the record layout, walked once for both decoders."""
+        features, at = {}, 1
+        for column in self.layout["columns"]:
+            width = int(column["width"])
+            if column["kind"] == "numeric":
+                features[column["name"]] = bitcast(words[:, at])
+            elif column["kind"] == "multi_hot":
+                features[column["name"]] = words[:, at:at + width]
+            else:
+                features[column["name"]] = words[:, at]
+            at += width
+        return features
+
     def decode(self, records):
         """``[R] string`` records of ``BLOCK_ROWS`` rows -> ``(features, labels)`` without padding rows."""
         import tensorflow as tf
@@ -541,17 +556,7 @@ class ClickShards:
         words = tf.reshape(tf.io.decode_raw(records, tf.int32, little_endian=True), [-1, self.record_words])
         labels = words[:, 0]
         words = tf.boolean_mask(words, labels >= 0)
-        features, at = {}, 1
-        for column in self.layout["columns"]:
-            width = int(column["width"])
-            if column["kind"] == "numeric":
-                features[column["name"]] = tf.bitcast(words[:, at], tf.float32)
-            elif column["kind"] == "multi_hot":
-                features[column["name"]] = words[:, at:at + width]
-            else:
-                features[column["name"]] = words[:, at]
-            at += width
-        return features, tf.cast(words[:, 0], tf.float32)
+        return self._columns(words, lambda w: tf.bitcast(w, tf.float32)), tf.cast(words[:, 0], tf.float32)
 
     def dataset(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch=0,
                 shuffle_buffer: int = 1 << 17, parallel_reads: int = 4):
@@ -568,7 +573,8 @@ class ClickShards:
         one window, never the split. Without ``shuffle``: the shards in order, rows in file order."""
         import tensorflow as tf
 
-        files = tf.constant(self.files(split))
+        names = self.files(split)
+        files = tf.constant(names)
         block_bytes = BLOCK_ROWS * self.record_words * 4
         read = lambda f: tf.data.FixedLengthRecordDataset(f, block_bytes, buffer_size=1 << 22)  # noqa: E731
         per_batch = self.blocks_per_batch(batch_size)
@@ -577,9 +583,8 @@ class ClickShards:
             return blocks.batch(per_batch).map(self.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         key = tf.stack([tf.constant(seed, tf.int64), tf.cast(tf.reshape(epoch, []), tf.int64)])
         order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(files)[0]), seed=key)
-        names = tf.data.Dataset.from_tensor_slices(tf.gather(files, order))
-        count = len(self.files(split))
-        blocks = names.interleave(read, cycle_length=max(1, min(parallel_reads, count)), block_length=1,
+        shards = tf.data.Dataset.from_tensor_slices(tf.gather(files, order))
+        blocks = shards.interleave(read, cycle_length=max(1, min(parallel_reads, len(names))), block_length=1,
                                   num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         # The shuffle buffer, stateless (seeded by tensors, so each epoch has its own order and a
         # resumed run the same as an uninterrupted one): windows of shuffle_buffer rows, each
@@ -604,18 +609,8 @@ class ClickShards:
         logs, tests and notebooks)."""
         words = [np.fromfile(f, dtype="<i4").reshape(-1, self.record_words) for f in self.files(split)]
         words = np.concatenate(words) if words else np.zeros((0, self.record_words), "<i4")
-        words = words[words[:, 0] >= 0]
-        features, at = {}, 1
-        for column in self.layout["columns"]:
-            width = int(column["width"])
-            if column["kind"] == "numeric":
-                features[column["name"]] = words[:, at].view(np.float32).copy()
-            elif column["kind"] == "multi_hot":
-                features[column["name"]] = words[:, at:at + width].astype(np.int32)
-            else:
-                features[column["name"]] = words[:, at].astype(np.int32)
-            at += width
-        return features, words[:, 0].astype(np.float32)
+        words = words[words[:, 0] >= 0].astype(np.int32)  # native-endian int32, a copy
+        return self._columns(words, lambda w: w.view(np.float32)), words[:, 0].astype(np.float32)
 
 
 class _ShardWriter:
@@ -660,18 +655,19 @@ def _merge_counts(parts: list) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit(reader: _Reader, *, seed, validation, test_size, numeric_transform, min_count, chunk_rows):
-    """Pass 1: ``(kept sorted hashes per looked-up column, multi-hot widths, rows, train rows)``."""
+    """Pass 1: ``(kept sorted hashes per looked-up column, multi-hot widths, rows)``."""
     looked_up = _categorical_columns(reader.schema, numeric_transform)
     parts = {c: [] for c in looked_up}
     widths = {c: 0 for c in reader.schema.multi_hot}
-    rows = train_rows = 0
+    rows = 0
     for start, frame in reader.chunks(chunk_rows):
         reader.labels(frame, start)
         for column in reader.schema.numeric:
-            reader.numbers(frame, column, start)
+            if column not in parts:  # bucketised columns are parsed (and checked) by _tokens
+                reader.numbers(frame, column, start)
         train = split_of_rows(seed, start, start + len(frame), validation, test_size) == 0
         for column in looked_up:
-            tokens = _tokens(reader, frame, column, start, numeric_transform)
+            tokens = _tokens(reader, frame, column, start)
             if column in widths:
                 token_rows, tokens = tokens
                 if token_rows.size:
@@ -684,19 +680,18 @@ def _fit(reader: _Reader, *, seed, validation, test_size, numeric_transform, min
             if len(parts[column]) >= 16:
                 parts[column] = [_merge_counts(parts[column])]
         rows += len(frame)
-        train_rows += int(train.sum())
     if rows == 0:
         raise DataError(f"{reader.path}: no rows" + (" after the header" if reader.header else "") + "; expected a click log")
     kept = {}
     for column in looked_up:
         keys, counts = _merge_counts(parts[column]) if parts[column] else (np.zeros(0, np.uint64), np.zeros(0, np.int64))
         kept[column] = keys[counts >= min_count]
-    return kept, widths, rows, train_rows
+    return kept, widths, rows
 
 
 def _encode(reader: _Reader, out: Path, kept: dict, widths: dict, *, seed, validation, test_size,
-            numeric_transform, chunk_rows, num_shards) -> tuple[dict, dict, list]:
-    """Pass 2: write the shards; ``(vocabularies, shard entries, column layout)``."""
+            numeric_transform, chunk_rows, num_shards) -> tuple[dict, dict, list, int]:
+    """Pass 2: write the shards; ``(vocabularies, shard entries, column layout, record words)``."""
     schema = reader.schema
     columns = []
     for column in schema.feature_columns:
@@ -722,7 +717,7 @@ def _encode(reader: _Reader, out: Path, kept: dict, widths: dict, *, seed, valid
                     values = log_transform(values) if numeric_transform == "log" else np.nan_to_num(values).astype(np.float32)
                     records[:, at] = values.view("<i4")
                 else:
-                    tokens = _tokens(reader, frame, column, start, numeric_transform)
+                    tokens = _tokens(reader, frame, column, start)
                     token_rows, tokens = tokens if spec["kind"] == "multi_hot" else (None, tokens)
                     keys = hash_values(tokens)
                     position = np.searchsorted(kept[column], keys)
@@ -746,7 +741,7 @@ def _encode(reader: _Reader, out: Path, kept: dict, widths: dict, *, seed, valid
     finally:
         entries = writer.close()
     vocabularies = {c: names[c] for c in kept}
-    return vocabularies, entries, columns
+    return vocabularies, entries, columns, record_words
 
 
 def _cache_key(path: Path, options: dict) -> str:
@@ -854,9 +849,9 @@ def _build(reader: _Reader, folder: Path, key: str, options: dict, chunk_rows: i
     tmp.mkdir()
     try:
         common = {k: options[k] for k in ("seed", "validation", "test_size", "numeric_transform")}
-        kept, widths, rows, _ = _fit(reader, min_count=options["min_count"], chunk_rows=chunk_rows, **common)
+        kept, widths, rows = _fit(reader, min_count=options["min_count"], chunk_rows=chunk_rows, **common)
         shards = options["num_shards"]
-        vocabularies, entries, columns = _encode(
+        vocabularies, entries, columns, record_words = _encode(
             reader, tmp, kept, widths, chunk_rows=chunk_rows,
             num_shards={"train": shards, "validation": max(1, shards // 2), "test": max(1, shards // 2)}, **common,
         )
@@ -864,7 +859,7 @@ def _build(reader: _Reader, folder: Path, key: str, options: dict, chunk_rows: i
                                            vocabularies, {c: max(1, w) for c, w in widths.items()})
         preprocessing.save(tmp / PREPROCESSING)
         layout = {"format": FORMAT_VERSION, "key": key, "source": str(reader.path), "options": options, "rows": rows,
-                  "record_words": 1 + sum(c["width"] for c in columns), "block_rows": BLOCK_ROWS, "columns": columns,
+                  "record_words": record_words, "block_rows": BLOCK_ROWS, "columns": columns,
                   "splits": entries}
         _write_json(tmp / LAYOUT, layout)
         if folder.exists():
