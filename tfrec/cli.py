@@ -248,21 +248,31 @@ def plot(run_dirs, out, metrics):
 @main.command()
 @click.option("--suite", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
               help="quick: every model on its offline data in minutes; full: the real datasets at the references' settings.")
-@click.option("--only", "only", multiple=True, help="Run only this model's rows (repeatable).")
+@click.option("--only", "only", multiple=True, help="Run only the rows of this model, or this row id (repeatable).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for runs/, rows/, curves/, report.md, report.json.")
-@click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Folder holding the real datasets' folders (full suite).")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help="Folder holding the real datasets' folders, laid out as ../shared/data (full suite).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, gpu or gpu:N.")
-def reproduce(suite, only, out, data_root, device):
+@click.option("--report-only", is_flag=True, help="Run nothing: rewrite the reports from the rows already in OUT.")
+@click.option("--readme", type=click.Path(path_type=Path), default=None,
+              help="Also write the results table into this file, between its '<!-- tfrec reproduce: begin/end -->' lines.")
+def reproduce(suite, only, out, data_root, device, report_only, readme):
     """Re-run a declared suite of results and write OUT/report.md and report.json (resumes after an interruption)."""
     import shlex
-    import sys
 
     from tfrec.reproduce import reproduce as run_suite
 
-    command = "tfrec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    report = run_suite(suite, out, only=list(only), data_root=data_root, device=device, command=command)
-    ran = sum(r["status"] == "ran" for r in report["rows"])
-    click.echo(f"{ran} rows ran, {len(report['rows']) - ran} skipped; wrote {Path(out) / 'report.md'}")
+    words = ["tfrec", "reproduce", "--suite", suite, *(w for name in only for w in ("--only", name)),
+             "--out", str(out)]
+    words += ["--data-root", str(data_root)] if data_root is not None else []
+    words += ["--device", device] if device != "auto" else []
+    words += ["--report-only"] if report_only else []
+    words += ["--readme", str(readme)] if readme is not None else []
+    command = " ".join(shlex.quote(w) for w in words)  # as typed, without the shell's or a test runner's argv
+    report = run_suite(suite, out, only=list(only), data_root=data_root, device=device, command=command,
+                       report_only=report_only, readme=readme)
+    counts = {status: sum(r["status"] == status for r in report["rows"]) for status in ("ran", "skipped", "not run")}
+    click.echo(", ".join(f"{n} rows {status}" for status, n in counts.items()) + f"; wrote {Path(out) / 'report.md'}")
 
 
 # --------------------------------------------------------------------------------------------
