@@ -105,6 +105,7 @@ _CTR = "binary clicks; exact AUC and log loss over every test row"
 _CTR_MODELS = ("fm", "afm", "deepfm", "dcn", "xdeepfm", "pnn", "wide_deep", "autoint")
 _TABLE2 = "He et al. 2017, Table 2, NeuMF {} pre-training, factors 8-64"
 _COTREC_PAPER = "Xia et al. 2021, Table 2 ({} {:.2f})"
+_MBGMN_NOTEBOOK = "the MB-GMN notebook's code re-run on the same files, 10 epochs (docs/RESULTS.md)"
 _COTREC_NOTEBOOK = "the COTREC notebook's code re-run on the same files, one epoch (docs/RESULTS.md)"
 
 QUICK = (
@@ -129,8 +130,7 @@ FULL = (
             Anchor("NDCG@10", 0.425, 0.447, _TABLE2.format("with")))),
     Row("mbgmn-beibei", "mbgmn", "beibei", "buy, 99 sampled negatives (MB-GMN's test file)", 10,
         data_folder="beibei", download=True, params={"behaviors": "cart,buy"},
-        anchors=(Anchor("HR@10", 0.643, 0.644, "the MB-GMN notebook's code re-run on the same files (docs/RESULTS.md)"),
-                 Anchor("NDCG@10", 0.377, 0.377, "the MB-GMN notebook's code re-run on the same files")),
+        anchors=(Anchor("HR@10", 0.643, 0.644, _MBGMN_NOTEBOOK), Anchor("NDCG@10", 0.377, 0.377, _MBGMN_NOTEBOOK)),
         note="cart and buy only (the copy at hand lacks pv), as the anchor"),
     Row("attrec-ml-1m-half", "attrec", "ml-1m-seq", "last item, 100 sampled negatives", 40, data_folder="ml-1m-half",
         note="ML-1M users 1-2999, the part with timestamps at hand"),
@@ -335,6 +335,15 @@ def _cell(stats: dict) -> str:
     return f"{stats['mean']:.4f}"
 
 
+def _anchors_cell(anchors: list[dict]) -> str:
+    """The anchors, those of one source together: ``HR@10 0.688-0.705, NDCG@10 0.41-0.426 (source)``."""
+    by_source: dict[str, list[str]] = {}
+    for anchor in anchors:
+        text = Anchor(**anchor).describe()
+        by_source.setdefault(anchor["source"], []).append(text[:-len(anchor["source"]) - 3])
+    return "; ".join(f"{', '.join(values)} ({source})" for source, values in by_source.items()) or "-"
+
+
 def results_table(rows: list[dict]) -> str:
     """The report's table (Markdown): one line per row of the suite, whatever its status."""
     lines = ["| row | model | data | protocol | epochs x seeds | last epoch | chosen epoch | popularity | "
@@ -343,14 +352,14 @@ def results_table(rows: list[dict]) -> str:
         row = summary["row"]
         data = row["data"] + (f" ({row['note']})" if row.get("note") else "")
         if summary["status"] != "ran":
-            anchors = "; ".join(Anchor(**a).describe() for a in row["anchors"]) or "-"
+            anchors = _anchors_cell(row["anchors"])
             lines.append(f"| {row['id']} | {row['model']} | {data} | {row['protocol']} | {row['epochs']} x "
                          f"{len(row['seeds'])} | {summary['status']}: {summary['reason']} | | | {anchors} | | |")
             continue
         metrics = "; ".join(f"{m} {_cell(s)}" for m, s in summary["test"].items())
         chosen = "; ".join(f"{m} {_cell(s)}" for m, s in summary["best"].items())
         popularity = "; ".join(f"{m} {_cell(s)}" for m, s in summary["popularity"].items())
-        anchors = "; ".join(Anchor(**a).describe() for a in summary["anchors"]) or "-"
+        anchors = _anchors_cell(summary["anchors"])
         seconds = "-"
         if summary["seconds_per_epoch"] is not None:
             spread = summary.get("epoch_seconds") or {}
@@ -462,7 +471,7 @@ def reproduce(suite: str = "quick", out: str | Path = "reproduce", *, only=None,
         if row.id in selected:
             summaries.append(run_row(row, out, data_root, device, suite=rows, command=command))
         else:
-            reason = "--report-only" if report_only else "not selected (--only)"
+            reason = "no finished run in OUT (--report-only)" if report_only else "not selected (--only)"
             summaries.append(_summary_of(row, out) or {"row": asdict(row), "status": "not run", "reason": reason})
     report = {"suite": suite, "command": command, "rows": summaries}
     runs.write_json(out / "report.json", report)
