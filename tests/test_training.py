@@ -42,6 +42,18 @@ def test_early_stopping_and_run_dir(tiny_implicit, tmp_path):
     assert (tmp_path / "run" / "best.keras").exists()
 
 
+def test_the_best_epoch_is_an_epoch_when_evaluating_every_few_epochs(tiny_implicit, tmp_path):
+    import csv
+
+    result = _train("gmf", tiny_implicit, epochs=6, eval_every=3, output=tmp_path / "run")
+    rows = list(csv.DictReader((tmp_path / "run" / "history.csv").open()))
+    evaluated = {int(r["epoch"]): float(r["HR@10"]) for r in rows if r["HR@10"]}
+    assert sorted(evaluated) == [3, 6]
+    best = result.metrics["best"]
+    assert best["epoch"] == max(evaluated, key=lambda e: (evaluated[e], -e))  # the first of equal bests
+    assert best["HR@10"] == pytest.approx(evaluated[best["epoch"]])
+
+
 def test_neumf_pretraining_from_gmf_and_mlp_runs(tiny_implicit, tmp_path):
     _train("gmf", tiny_implicit, output=tmp_path / "gmf")
     _train("mlp", tiny_implicit, output=tmp_path / "mlp")

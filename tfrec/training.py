@@ -519,17 +519,19 @@ def _train_in_scope(plan: _Plan, distribution) -> RunResult:
     hist = {key: [float(v) for v in values] for key, values in history.history.items()}
     if past is not None:  # the epochs before the interruption come first
         hist = {key: past.column(key) + hist.get(key, []) for key in dict.fromkeys([*past.keys(), *hist])}
-    best_epoch = None
+    best_epoch = best = None
     if monitor in hist:
-        best_epoch = int(np.argmax(hist[monitor])) + 1
+        best = int(np.argmax(hist[monitor]))  # an index into the evaluations, which with eval_every > 1
+        every = settings["eval_every"] if len(hist[monitor]) < len(timer.seconds) else 1  # are epochs k, 2k, ...
+        best_epoch = (best + 1) * every
     metrics = {
         "test": test,
         "best": {
             "epoch": best_epoch,
             "chosen_by": monitor,
             "rule": selection,
-            **({key: hist[key][best_epoch - 1] for key in hist if (key in test or key.startswith("val_"))
-                and len(hist[key]) >= best_epoch} if best_epoch else {}),
+            **({key: hist[key][best] for key in hist if (key in test or key.startswith("val_"))
+                and len(hist[key]) > best} if best is not None else {}),
         },
         "baseline_popularity": task.popularity_baseline(dataset, settings),
         "epochs_run": len(timer.seconds),
